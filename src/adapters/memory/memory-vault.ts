@@ -1,0 +1,153 @@
+import {
+  assertEventVerifies,
+  type CallOptions,
+  type CommitResult,
+  DIGEST_BYTES,
+  equalBytes,
+  ErrorCode,
+  type Event,
+  EventError,
+  type EventHeader,
+  type HasherOptions,
+  isBytes,
+  isUuid,
+  checkReadOptions,
+  type ReadOptions,
+  type StoredEvent,
+  throwIfAborted,
+  toHex,
+  type Vault,
+} from "../../core/index.js";
+
+/** Options of {@link createMemoryVault}. */
+export interface MemoryVaultOptions extends HasherOptions {
+  /**
+   * A partial replica (a client that syncs only some kinds): parents need not be present, but a
+   * parent that is present must still have the digest its child names.
+   */
+  allowMissingParents?: boolean;
+}
+
+/**
+ * The reference vault: keeps the log in memory with every commit rule of the design (digest
+ * checked, parents known, idempotent duplicates, conflicts rejected, atomic batches, gap-free seq).
+ * Events are copied in and out, so callers cannot change what is stored.
+ *
+ * @example
+ * const vault = createMemoryVault();
+ * const [r] = await vault.commit([createEvent({ kind: "chat.msg", payload })]);
+ */
+export function createMemoryVault(opts: MemoryVaultOptions = {}): Vault {
+  const log: StoredEvent[] = [];
+  const byId = new Map<string, StoredEvent>();
+  const payloads = new Map<string, Uint8Array>();
+  let closed = false;
+
+  function open(signal?: AbortSignal): void {
+    if (closed) throw new EventError(ErrorCode.failed_precondition, "vault is closed");
+    throwIfAborted(signal);
+  }
+
+  async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
+    open(callOpts?.signal);
+    if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
+    for (const e of events) assertEventVerifies(e, opts);
+
+    const staged = new Map<string, StoredEvent>();
+    const results: CommitResult[] = [];
+    let seq = log.length;
+    for (const { header, payload } of events) {
+      const known = byId.get(header.id) ?? staged.get(header.id);
+      if (known) {
+        if (!equalBytes(known.header.digest, header.digest)) {
+          throw new EventError(
+            ErrorCode.already_exists,
+            `event ${header.id} already exists with a different digest`,
+            { details: { id: header.id } },
+          );
+        }
+        results.push({ id: header.id, seq: known.seq, status: "duplicate" });
+        continue;
+      }
+      for (const p of header.parents) {
+        const parent = byId.get(p.id) ?? staged.get(p.id);
+        if (!parent) {
+          if (opts.allowMissingParents) continue;
+          throw new EventError(ErrorCode.failed_precondition, `event ${header.id}: unknown parent ${p.id}`, {
+            details: { id: header.id, parent: p.id },
+          });
+        }
+        if (!equalBytes(parent.header.digest, p.digest)) {
+          throw new EventError(
+            ErrorCode.failed_precondition,
+            `event ${header.id}: parent ${p.id} has a different digest than the event names`,
+            { details: { id: header.id, parent: p.id } },
+          );
+        }
+      }
+      const stored = copy({ seq: ++seq, header, payload });
+      staged.set(header.id, stored);
+      results.push({ id: header.id, seq: stored.seq, status: "stored" });
+    }
+    for (const e of staged.values()) {
+      log.push(e);
+      byId.set(e.header.id, e);
+      payloads.set(toHex(e.header.digest), e.payload);
+    }
+    return results;
+  }
+
+  return {
+    commit,
+    async header(id, callOpts) {
+      open(callOpts?.signal);
+      if (!isUuid(id)) throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
+      const e = byId.get(id);
+      return e && copyHeader(e.header);
+    },
+    async payload(digest, callOpts) {
+      open(callOpts?.signal);
+      if (!isBytes(digest) || digest.length !== DIGEST_BYTES) {
+        throw new EventError(ErrorCode.invalid_argument, `payload() takes a ${DIGEST_BYTES}-byte digest`);
+      }
+      return payloads.get(toHex(digest))?.slice();
+    },
+    async head(callOpts) {
+      open(callOpts?.signal);
+      return log.length;
+    },
+    read(readOpts: ReadOptions = {}) {
+      const { after, limit, matches } = checkReadOptions(readOpts);
+      const signal = readOpts.signal;
+      return (async function* () {
+        open(signal);
+        let n = 0;
+        for (let i = after; i < log.length && n < limit; i++) {
+          const e = log[i]!;
+          if (!matches(e.header.kind)) continue;
+          n++;
+          yield copy(e);
+          open(signal);
+        }
+      })();
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+function copyHeader(h: EventHeader): EventHeader {
+  return {
+    id: h.id,
+    parents: h.parents.map((p) => ({ id: p.id, digest: p.digest.slice() })),
+    timestamp: h.timestamp,
+    digest: h.digest.slice(),
+    intent: h.intent,
+    kind: h.kind,
+  };
+}
+
+function copy(e: StoredEvent): StoredEvent {
+  return { seq: e.seq, header: copyHeader(e.header), payload: e.payload.slice() };
+}

@@ -1,0 +1,52 @@
+/**
+ * toka-events core: the event model, causal digest v1, kinds, codecs, errors and the traits that
+ * vaults, stores and buses implement. No platform APIs; its only dependency is @noble/hashes.
+ *
+ * @module
+ */
+export { compareBytes, equalBytes, fromHex, isBytes, toHex } from "./bytes.js";
+export { bytes, json, text } from "./codec.js";
+export {
+  computeDigest,
+  DIGEST_BYTES,
+  DIGEST_DOMAIN_TAG,
+  type DigestFields,
+  digestMaterial,
+  type HasherOptions,
+  legacyCausalHash,
+} from "./digest.js";
+export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
+export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";
+export { type Hasher, type HashState, nobleHasher } from "./hasher.js";
+export { assertKind, baseKind, isValidKind, isValidKindPattern, kindFilter, MAX_KIND_BYTES, matchKind } from "./kind.js";
+export {
+  checkQueueOptions,
+  createSubscriberQueue,
+  DEFAULT_BUFFER_SIZE,
+  type SubscriberQueue,
+  type SubscriberQueueOptions,
+} from "./subscriber-queue.js";
+export { checkReadOptions } from "./read-options.js";
+export { subscribeWithHistory } from "./subscribe-with-history.js";
+export {
+  type BusMessage,
+  type CallOptions,
+  type Codec,
+  type CommitResult,
+  type Event,
+  type EventBus,
+  type EventHeader,
+  type EventId,
+  type EventRef,
+  type EventSink,
+  type IntentId,
+  NIL_INTENT,
+  type OverflowPolicy,
+  type QueryApi,
+  type ReadOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type Vault,
+} from "./types.js";
+export { isUuid, uuidFromBytes, uuidToBytes, uuidv4, uuidv7 } from "./uuid.js";
