@@ -1,0 +1,23 @@
+// The published package: every subpath resolves by name through the exports map, to the built
+// files, and exports at runtime exactly what its source entry exports.
+import { describe, expect, it } from "vitest";
+import pkg from "../package.json" with { type: "json" };
+
+const subpaths: Record<string, () => Promise<Record<string, unknown>>> = {
+  ".": () => import("../src/core/index.js"),
+  "./adapters/memory": () => import("../src/adapters/memory/index.js"),
+};
+
+describe("package exports", () => {
+  it("lists every subpath the tests know about", () => {
+    const published = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+    expect(published.sort()).toEqual(Object.keys(subpaths).sort());
+  });
+  for (const [subpath, source] of Object.entries(subpaths)) {
+    it(`toka-events${subpath.slice(1)} resolves by name to the build and matches its source`, async () => {
+      const name = "toka-events" + subpath.slice(1);
+      const built = (await import(/* @vite-ignore */ name)) as Record<string, unknown>;
+      expect(Object.keys(built).sort()).toEqual(Object.keys(await source()).sort());
+    });
+  }
+});
