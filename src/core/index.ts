@@ -15,6 +15,7 @@ export {
   type HasherOptions,
   legacyCausalHash,
 } from "./digest.js";
+export { createEventStore, type EventStore, type EventStoreParts } from "./event-store.js";
 export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
 export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";
 export { type Hasher, type HashState, nobleHasher } from "./hasher.js";

@@ -1,0 +1,84 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type BusMessage, ErrorCode, EventError, type Subscription } from "../../../core/index.js";
+import { storedToProto } from "../convert.js";
+import type { SubscribeResponseSchema } from "../gen/toka/events/v1/event_store_pb.js";
+
+type Response = MessageInitShape<typeof SubscribeResponseSchema>;
+type Next = IteratorResult<BusMessage>;
+
+const READY = Symbol("not-ready");
+const TIMEOUT = Symbol("timeout");
+
+/** Options of {@link subscribeResponses}. */
+export interface StreamOptions {
+  maxBatch: number;
+  heartbeatMs: number;
+  includePayloads: boolean;
+  head: () => Promise<number>;
+}
+
+/**
+ * Turns a subscription into Subscribe responses. Events already queued go out together, up to
+ * `maxBatch` per message (one message costs far more than one event), while an event that
+ * arrives on an idle stream goes out at once. An idle stream sends heartbeats. The subscription
+ * is closed however the stream ends.
+ */
+export async function* subscribeResponses(sub: Subscription, opts: StreamOptions): AsyncGenerator<Response> {
+  const it = sub[Symbol.asyncIterator]();
+  let pending: Promise<Next> | undefined;
+  // Settles with the next message if one is already queued, else with READY, without waiting.
+  const poll = (): Promise<Next | typeof READY> => Promise.race([(pending ??= it.next()), Promise.resolve(READY)]);
+  try {
+    for (;;) {
+      let first = await poll();
+      while (first === READY) {
+        const waited = await withTimeout(pending!, opts.heartbeatMs);
+        if (waited === TIMEOUT) yield { message: { case: "heartbeat", value: { head: BigInt(await opts.head()) } } };
+        else first = waited;
+      }
+      let r: Next = first;
+      pending = undefined;
+      const events: Response[] = [];
+      let batch: ReturnType<typeof storedToProto>[] = [];
+      for (;;) {
+        if (r.done) break;
+        const m = r.value;
+        if (m.type === "event") {
+          batch.push(storedToProto(m.event, opts.includePayloads));
+        } else {
+          if (batch.length > 0) events.push(eventsMessage(batch));
+          batch = [];
+          events.push(control(m));
+        }
+        if (batch.length >= opts.maxBatch) break;
+        const next = await poll();
+        if (next === READY) break;
+        pending = undefined;
+        r = next;
+      }
+      if (batch.length > 0) events.push(eventsMessage(batch));
+      for (const e of events) yield e;
+      if (r.done) return;
+    }
+  } finally {
+    sub.close();
+  }
+}
+
+function eventsMessage(events: ReturnType<typeof storedToProto>[]): Response {
+  return { message: { case: "events", value: { events } } };
+}
+
+function control(m: Exclude<BusMessage, { type: "event" }>): Response {
+  if (m.type === "caught-up") return { message: { case: "caughtUp", value: { seq: BigInt(m.seq) } } };
+  // The store's subscriptions re-read lost events themselves; a gap here means they could not.
+  throw new EventError(ErrorCode.aborted, `subscription lost events ${m.from}..${m.to}; resubscribe after the last seq received`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
