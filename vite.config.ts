@@ -4,6 +4,10 @@ import { defineConfig } from "vite";
 export const entries = {
   core: "src/core/index.ts",
   "adapters/memory": "src/adapters/memory/index.ts",
+  "adapters/connect/client": "src/adapters/connect/client/index.ts",
+  "adapters/connect/server": "src/adapters/connect/server/index.ts",
+  "adapters/connect/node": "src/adapters/connect/node/index.ts",
+  cli: "src/cli/main.ts",
 };
 
 export default defineConfig({
@@ -16,7 +20,11 @@ export default defineConfig({
     lib: { entry: entries, formats: ["es"] },
     rollupOptions: {
       external: [/^@noble\/hashes/, /^@bufbuild\//, /^@connectrpc\//, /^idb$/, /^node:/],
-      output: { chunkFileNames: "chunks/[name]-[hash].js", entryFileNames: "[name].js" },
+      output: {
+        banner: (chunk) => (chunk.name === "cli" ? "#!/usr/bin/env node" : ""),
+        chunkFileNames: "chunks/[name]-[hash].js",
+        entryFileNames: "[name].js",
+      },
     },
   },
 });
