@@ -3,7 +3,8 @@ import { ErrorCode, EventError } from "./errors.js";
 import type { Codec } from "./types.js";
 
 const encoder = new TextEncoder();
-const strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: the payload is the exact string that was encoded.
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** JSON values as UTF-8 JSON text. Decoding malformed bytes throws `invalid_argument`. */
 export const json: Codec<unknown> = {

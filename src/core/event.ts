@@ -1,9 +1,9 @@
 import { equalBytes, isBytes } from "./bytes.js";
-import { computeDigest, DIGEST_BYTES, type HasherOptions } from "./digest.js";
+import { DIGEST_BYTES, digestOf, type HasherOptions } from "./digest.js";
 import { ErrorCode, EventError } from "./errors.js";
 import { assertKind, isValidKind } from "./kind.js";
 import { type Event, type EventHeader, type EventRef, NIL_INTENT } from "./types.js";
-import { isUuid, uuidv7 } from "./uuid.js";
+import { isUuid, uuidFromBytes, uuidv7Bytes } from "./uuid.js";
 
 /** Input of {@link createEvent}. */
 export interface CreateEventInput {
@@ -30,7 +30,9 @@ export function createEvent(input: CreateEventInput, opts?: HasherOptions): Even
   const { kind, payload } = input;
   assertKind(kind);
   if (!isBytes(payload)) throw invalid("payload must be a Uint8Array (use a codec for other values)");
-  const id = input.id ?? uuidv7();
+  if (input.parents !== undefined && !Array.isArray(input.parents)) throw invalid("parents must be an array");
+  const idBytes = input.id === undefined ? uuidv7Bytes() : undefined;
+  const id = idBytes ? uuidFromBytes(idBytes) : input.id!;
   const header: EventHeader = {
     id,
     parents: (input.parents ?? []).map((p) => ({ id: p?.id, digest: p?.digest })),
@@ -40,7 +42,12 @@ export function createEvent(input: CreateEventInput, opts?: HasherOptions): Even
     kind,
   };
   checkParents(header);
-  header.digest = computeDigest(header, payload, opts);
+  if (!Number.isSafeInteger(header.timestamp) || header.timestamp < 0) {
+    throw invalid(`event ${id}: timestamp must be a non-negative integer of ms, got ${String(header.timestamp)}`, id);
+  }
+  if (!idBytes && !isUuid(id)) throw invalid(`event id must be a lowercase canonical UUID, got ${show(id)}`);
+  if (header.intent !== NIL_INTENT && !isUuid(header.intent)) throw invalid(`event ${id}: intent must be a lowercase canonical UUID`, id);
+  header.digest = digestOf(header, payload, opts, idBytes);
   return { header, payload };
 }
 
@@ -72,8 +79,10 @@ export function validateEvent(event: unknown): asserts event is Event {
 function checkParents(header: EventHeader): void {
   const { id, parents } = header;
   if (!Array.isArray(parents)) throw invalid(`event ${id}: parents must be an array`, id);
-  const seen = new Set<string>();
-  for (const p of parents) {
+  // Pairwise for the usual few parents (no allocation); a set for many, so a hostile list is cheap.
+  const seen = parents.length > 16 ? new Set<string>() : undefined;
+  for (let i = 0; i < parents.length; i++) {
+    const p = parents[i];
     if (typeof p !== "object" || p === null || !isUuid(p.id)) {
       throw invalid(`event ${id}: every parent needs a lowercase canonical UUID id`, id);
     }
@@ -81,8 +90,10 @@ function checkParents(header: EventHeader): void {
       throw invalid(`event ${id}: parent ${p.id} needs a ${DIGEST_BYTES}-byte digest`, id);
     }
     if (p.id === id) throw invalid(`event ${id}: an event cannot be its own parent`, id);
-    if (seen.has(p.id)) throw invalid(`event ${id}: parent ${p.id} is listed twice`, id);
-    seen.add(p.id);
+    let twice = false;
+    if (seen) twice = seen.size === seen.add(p.id).size;
+    else for (let j = 0; j < i && !twice; j++) twice = parents[j]!.id === p.id;
+    if (twice) throw invalid(`event ${id}: parent ${p.id} is listed twice`, id);
   }
 }
 
@@ -93,7 +104,7 @@ function checkParents(header: EventHeader): void {
 export function assertEventVerifies(event: unknown, opts?: HasherOptions): asserts event is Event {
   validateEvent(event);
   const { header, payload } = event;
-  if (!equalBytes(computeDigest(header, payload, opts), header.digest)) {
+  if (!equalBytes(digestOf(header, payload, opts), header.digest)) {
     throw new EventError(ErrorCode.invalid_argument, `event ${header.id}: digest does not match its content`, {
       details: { id: header.id },
     });

@@ -132,8 +132,8 @@ export function createSubscriberQueue(opts: SubscriberQueueOptions = {}): Subscr
     events--;
     const prev = i > head ? buf[i - 1]! : undefined;
     if (prev?.type === "gap") {
-      prev.to = Math.max(prev.to, seq);
-      prev.from = Math.min(prev.from, seq);
+      // A new object: a message may be shared with other subscribers' queues.
+      buf[i - 1] = { type: "gap", from: Math.min(prev.from, seq), to: Math.max(prev.to, seq) };
       for (let k = i; k > head; k--) buf[k] = buf[k - 1]!;
       buf[head++] = undefined as unknown as BusMessage;
     } else {

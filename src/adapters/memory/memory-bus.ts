@@ -23,7 +23,8 @@ export interface MemoryBus extends EventBus {
 
 interface Subscriber {
   queue: SubscriberQueue;
-  matches: (kind: string) => boolean;
+  /** Undefined when the subscriber takes every kind. */
+  matches: ((kind: string) => boolean) | undefined;
   after: number;
 }
 
@@ -51,14 +52,15 @@ export function createMemoryBus(): MemoryBus {
     if (subscribers.size === 0 || events.length === 0) return;
     let waits: Promise<void>[] | undefined;
     const messages: (BusMessage | undefined)[] = new Array(events.length);
-    for (const sub of subscribers) {
+    for (const { queue, matches, after } of subscribers) {
       let wait: void | Promise<void> = undefined;
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
-        if (event.seq <= sub.after || !sub.matches(event.header.kind)) continue;
+        // No filter call at all for all-kinds subscribers: it halves delivery speed in V8.
+        if (event.seq <= after || (matches !== undefined && !matches(event.header.kind))) continue;
         const m = (messages[i] ??= { type: "event", event });
         // Under "block" a full queue parks messages in order: the last promise settles last.
-        wait = sub.queue.push(m) ?? wait;
+        wait = queue.push(m) ?? wait;
       }
       if (wait) (waits ??= []).push(wait);
     }
@@ -67,7 +69,8 @@ export function createMemoryBus(): MemoryBus {
 
   function subscribe(opts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "bus is closed");
-    const matches = kindFilter(opts.kinds);
+    const filter = kindFilter(opts.kinds);
+    const matches = !opts.kinds || opts.kinds.length === 0 || opts.kinds.includes("*") ? undefined : filter;
     const { bufferSize, overflow } = checkQueueOptions(opts);
     const after = opts.after ?? 0;
     if (!Number.isSafeInteger(after) || after < 0) {

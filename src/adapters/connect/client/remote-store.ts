@@ -31,8 +31,10 @@ export interface RemoteStoreOptions {
 
 /**
  * A remote event store over the EventStore service: the Vault API plus `subscribe` (history then
- * live). Errors are EventErrors with the server's code. A subscription ends with an error when
- * the connection fails (`unavailable`); resubscribe after the last seq received.
+ * live). Errors are EventErrors with the server's code. A subscription never shows a gap: a slow
+ * consumer holds back the stream (`overflow: "error"` ends it with `resource_exhausted` instead).
+ * It ends with an error when the connection fails (`unavailable`); resubscribe after the last
+ * seq received.
  *
  * @example
  * const store = createRemoteStore({ transport: createWebTransport({ baseUrl }) });
@@ -81,9 +83,11 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
       throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
     }
     const stop = new AbortController();
+    // A full queue stops reading the stream: flow control pushes back to the server, whose own
+    // subscription re-reads what it had to drop. So only "error" changes anything here.
     const queue = createSubscriberQueue({
       bufferSize,
-      overflow,
+      overflow: overflow === "error" ? "error" : "block",
       signal: subOpts.signal,
       onClose: () => {
         stop.abort();
