@@ -7,6 +7,7 @@ export const entries = {
   "adapters/connect/client": "src/adapters/connect/client/index.ts",
   "adapters/connect/server": "src/adapters/connect/server/index.ts",
   "adapters/connect/node": "src/adapters/connect/node/index.ts",
+  "adapters/postgres": "src/adapters/postgres/index.ts",
   cli: "src/cli/main.ts",
 };
 
@@ -19,7 +20,7 @@ export default defineConfig({
     sourcemap: true,
     lib: { entry: entries, formats: ["es"] },
     rollupOptions: {
-      external: [/^@noble\/hashes/, /^@bufbuild\//, /^@connectrpc\//, /^idb$/, /^node:/],
+      external: [/^@noble\/hashes/, /^@bufbuild\//, /^@connectrpc\//, /^@electric-sql\//, /^idb$/, /^pg$/, /^node:/],
       output: {
         banner: (chunk) => (chunk.name === "cli" ? "#!/usr/bin/env node" : ""),
         chunkFileNames: "chunks/[name]-[hash].js",

@@ -9,6 +9,7 @@ const subpaths: Record<string, () => Promise<Record<string, unknown>>> = {
   "./adapters/connect/client": () => import("../src/adapters/connect/client/index.js"),
   "./adapters/connect/server": () => import("../src/adapters/connect/server/index.js"),
   "./adapters/connect/node": () => import("../src/adapters/connect/node/index.js"),
+  "./adapters/postgres": () => import("../src/adapters/postgres/index.js"),
 };
 
 describe("package exports", () => {

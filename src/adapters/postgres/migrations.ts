@@ -1,0 +1,150 @@
+import { ErrorCode, EventError } from "../../core/index.js";
+import { fromSqlError } from "./sql-errors.js";
+import type { SqlClient } from "./sql-client.js";
+
+/** Options naming where the store's tables live. */
+export interface SchemaOptions {
+  /** A Postgres schema for the tables (default: the connection's search path). */
+  schema?: string;
+}
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = 1;
+
+/** `"schema".` or nothing: the prefix for every table and function name. */
+export function qualifier(opts: SchemaOptions): string {
+  const { schema } = opts;
+  if (schema === undefined) return "";
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new EventError(ErrorCode.invalid_argument, `schema must be a lowercase SQL identifier, got ${JSON.stringify(schema)}`);
+  }
+  return `"${schema}".`;
+}
+
+/**
+ * Each migration is one statement (a DO block), so it applies whole or not at all, and takes a
+ * transaction-scoped advisory lock so concurrent `migrate` calls from several servers serialise.
+ */
+function migrations(q: string): string[] {
+  const lock = `PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:migrate', 0));`;
+  return [
+    `DO $migration$ BEGIN
+      ${lock}
+      IF EXISTS (SELECT 1 FROM ${q}toka_migrations WHERE version = 1) THEN RETURN; END IF;
+      CREATE TABLE ${q}toka_events (
+        tenant text NOT NULL,
+        seq bigint NOT NULL,
+        id uuid NOT NULL,
+        digest bytea NOT NULL,
+        parents bytea NOT NULL,
+        kind text NOT NULL,
+        intent uuid NOT NULL,
+        ts bigint NOT NULL,
+        payload bytea NOT NULL,
+        PRIMARY KEY (tenant, seq),
+        UNIQUE (tenant, id)
+      );
+      CREATE INDEX toka_events_digest ON ${q}toka_events (tenant, digest);
+      CREATE INDEX toka_events_kind ON ${q}toka_events (tenant, kind, seq);
+      CREATE TABLE ${q}toka_heads (tenant text PRIMARY KEY, head bigint NOT NULL);
+      CREATE FUNCTION ${q}toka_commit(
+        p_tenant text, p_channel text, p_allow_missing boolean,
+        p_ids uuid[], p_digests bytea[], p_parents bytea[], p_kinds text[], p_intents uuid[],
+        p_ts bigint[], p_payloads bytea[],
+        p_parent_of int[], p_parent_ids uuid[], p_parent_digests bytea[]
+      ) RETURNS TABLE (id uuid, seq bigint, stored boolean) LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_head bigint;
+        v_known uuid[];
+        v_bad record;
+        v_new bigint;
+      BEGIN
+        -- One writer per tenant at a time: seqs commit in order, so a reader that sees seq n
+        -- has seen every seq below n. The caller sends each id once per batch.
+        PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:' || p_tenant, 0));
+        SELECT h.head INTO v_head FROM ${q}toka_heads h WHERE h.tenant = p_tenant;
+        v_head := coalesce(v_head, 0);
+
+        SELECT b.id INTO v_bad FROM unnest(p_ids, p_digests) WITH ORDINALITY AS b(id, digest, i)
+          JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = b.id
+          WHERE e.digest <> b.digest ORDER BY b.i LIMIT 1;
+        IF FOUND THEN
+          RAISE EXCEPTION 'event % already exists with a different digest', v_bad.id USING ERRCODE = 'TK003';
+        END IF;
+        SELECT coalesce(array_agg(e.id), '{}') INTO v_known FROM ${q}toka_events e
+          WHERE e.tenant = p_tenant AND e.id = ANY (p_ids);
+
+        -- Parents of new events: stored, or new earlier in this batch, with the digest named.
+        WITH b AS (
+          SELECT x.id, x.digest, x.i FROM unnest(p_ids, p_digests) WITH ORDINALITY AS x(id, digest, i)
+          WHERE NOT x.id = ANY (v_known)
+        )
+        SELECT c.id AS child, p.pid, (coalesce(e.digest, eb.digest) IS NULL) AS missing INTO v_bad
+          FROM unnest(p_parent_of, p_parent_ids, p_parent_digests) AS p(child, pid, pdigest)
+          JOIN b c ON c.i = p.child
+          LEFT JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = p.pid
+          LEFT JOIN b eb ON eb.id = p.pid AND eb.i < p.child
+          WHERE (coalesce(e.digest, eb.digest) IS NULL AND NOT p_allow_missing)
+             OR coalesce(e.digest, eb.digest) <> p.pdigest
+          ORDER BY p.child LIMIT 1;
+        IF FOUND THEN
+          IF v_bad.missing THEN
+            RAISE EXCEPTION 'event %: unknown parent %', v_bad.child, v_bad.pid USING ERRCODE = 'TK001';
+          END IF;
+          RAISE EXCEPTION 'event %: parent % has a different digest than the event names', v_bad.child, v_bad.pid
+            USING ERRCODE = 'TK002';
+        END IF;
+
+        WITH b AS (
+          SELECT x.i, v_head + row_number() OVER (ORDER BY x.i) AS seq
+          FROM unnest(p_ids) WITH ORDINALITY AS x(id, i) WHERE NOT x.id = ANY (v_known)
+        )
+        INSERT INTO ${q}toka_events (tenant, seq, id, digest, parents, kind, intent, ts, payload)
+          SELECT p_tenant, b.seq, p_ids[b.i], p_digests[b.i], p_parents[b.i], p_kinds[b.i], p_intents[b.i],
+                 p_ts[b.i], p_payloads[b.i]
+          FROM b ORDER BY b.i;
+        GET DIAGNOSTICS v_new = ROW_COUNT;
+        IF v_new > 0 THEN
+          INSERT INTO ${q}toka_heads AS h (tenant, head) VALUES (p_tenant, v_head + v_new)
+            ON CONFLICT (tenant) DO UPDATE SET head = EXCLUDED.head;
+          PERFORM pg_notify(p_channel, p_tenant || ':' || (v_head + v_new));
+        END IF;
+
+        RETURN QUERY SELECT x.id, e.seq, NOT x.id = ANY (v_known)
+          FROM unnest(p_ids) WITH ORDINALITY AS x(id, i)
+          JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = x.id ORDER BY x.i;
+      END
+      $fn$;
+      INSERT INTO ${q}toka_migrations (version) VALUES (1);
+    END $migration$`,
+  ];
+}
+
+/**
+ * Brings the store's schema up to {@link SCHEMA_VERSION}. Idempotent (running it again is a
+ * no-op) and safe to run from several servers at once. A database whose schema is newer than
+ * this code knows is refused with `failed_precondition`.
+ */
+export async function migrate(client: SqlClient, opts: SchemaOptions = {}): Promise<void> {
+  const q = qualifier(opts);
+  try {
+    if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
+    await client.query(
+      `DO $$ BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:migrate', 0));
+        CREATE TABLE IF NOT EXISTS ${q}toka_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+      END $$`,
+    );
+    const { rows } = await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${q}toka_migrations`);
+    const current = Number(rows[0]?.v ?? 0);
+    if (current > SCHEMA_VERSION) {
+      throw new EventError(
+        ErrorCode.failed_precondition,
+        `database schema version ${current} is newer than this toka-events knows (${SCHEMA_VERSION}); upgrade toka-events`,
+      );
+    }
+    for (const sql of migrations(q).slice(current)) await client.query(sql);
+  } catch (err) {
+    throw fromSqlError(err);
+  }
+}

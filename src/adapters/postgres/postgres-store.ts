@@ -1,0 +1,257 @@
+import {
+  assertEventVerifies,
+  type CallOptions,
+  checkQueueOptions,
+  checkReadOptions,
+  type CommitResult,
+  createSubscriberQueue,
+  DIGEST_BYTES,
+  equalBytes,
+  ErrorCode,
+  type Event,
+  EventError,
+  type EventStore,
+  type HasherOptions,
+  isBytes,
+  isUuid,
+  kindFilter,
+  type ReadOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+  type Subscription,
+  throwIfAborted,
+} from "../../core/index.js";
+import { createHeadWatcher } from "./head-watcher.js";
+import { qualifier, type SchemaOptions } from "./migrations.js";
+import { bytes, EVENT_COLUMNS, encodeParents, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
+import type { SqlClient } from "./sql-client.js";
+import { fromSqlError } from "./sql-errors.js";
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions extends SchemaOptions, HasherOptions {
+  /** Any client with `query(text, params)`: PGlite, `createPgClient(pool)`, … Run `migrate(client)` first. */
+  client: SqlClient;
+  /** A separate log with its own seq space in the same tables (default `"default"`). */
+  tenant?: string;
+  /** How often subscribers check the head when no notification came (default 1,000 ms). */
+  pollMs?: number;
+  /** Rows per query when reading history (default 1,000). */
+  pageSize?: number;
+  /** A partial replica: parents need not be stored (their digests are still checked when they are). */
+  allowMissingParents?: boolean;
+  /** Sees background errors (a failed poll or listen); subscribers keep retrying. */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * An event store in Postgres: the commit rules of every vault in one round trip per batch (a
+ * function that takes a per-tenant advisory lock, so seqs commit in order and a reader that sees
+ * seq n has seen everything below), and subscriptions that read rows by seq, woken by
+ * LISTEN/NOTIFY and a bounded poll, so several server processes on one database fan out to each
+ * other's subscribers.
+ *
+ * @example
+ * await migrate(client);
+ * const store = createPostgresStore({ client });
+ */
+export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
+  const { client, hasher } = opts;
+  const q = qualifier(opts);
+  const tenant = opts.tenant ?? "default";
+  if (typeof tenant !== "string" || tenant.length === 0 || tenant.length > 128 || tenant.includes(":")) {
+    throw new EventError(ErrorCode.invalid_argument, "tenant must be 1-128 characters without ':'");
+  }
+  const pageSize = opts.pageSize ?? 1000;
+  const channel = `toka_events${opts.schema ? `_${opts.schema}` : ""}`;
+  const onError = opts.onError ?? (() => {});
+  const live = new Set<Subscription>();
+  let closed = false;
+
+  async function sql(text: string, params: unknown[], signal?: AbortSignal) {
+    if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
+    throwIfAborted(signal);
+    try {
+      return (await client.query(text, params)).rows;
+    } catch (err) {
+      throw fromSqlError(err);
+    }
+  }
+
+  async function head(callOpts?: CallOptions): Promise<number> {
+    const rows = await sql(`SELECT head FROM ${q}toka_heads WHERE tenant = $1`, [tenant], callOpts?.signal);
+    return rows.length === 0 ? 0 : Number(rows[0]!.head);
+  }
+
+  async function page(after: number, upTo: number, kinds: string[] | undefined, limit: number, signal?: AbortSignal) {
+    const k = kindCondition(kinds, 4);
+    const rows = await sql(
+      `SELECT ${EVENT_COLUMNS} FROM ${q}toka_events WHERE tenant = $1 AND seq > $2 AND seq <= $3${k.sql} ORDER BY seq LIMIT ${limit}`,
+      [tenant, after, upTo, ...k.params],
+      signal,
+    );
+    return rows.map(rowToEvent);
+  }
+
+  async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
+    if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
+    throwIfAborted(callOpts?.signal);
+    if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
+    for (const e of events) assertEventVerifies(e, { hasher });
+    if (events.length === 0) return [];
+    // Each id goes to the database once; a repeat in the batch is a duplicate of its first copy.
+    const first = new Map<string, number>();
+    const unique: Event[] = [];
+    for (const e of events) {
+      const at = first.get(e.header.id);
+      if (at === undefined) {
+        first.set(e.header.id, unique.length);
+        unique.push(e);
+      } else if (!equalBytes(unique[at]!.header.digest, e.header.digest)) {
+        throw new EventError(ErrorCode.already_exists, `event ${e.header.id} appears twice in the batch with different digests`, {
+          details: { id: e.header.id },
+        });
+      }
+    }
+    const parentOf: number[] = [];
+    const parentIds: string[] = [];
+    const parentDigests: Uint8Array[] = [];
+    unique.forEach((e, i) => {
+      for (const p of e.header.parents) {
+        parentOf.push(i + 1);
+        parentIds.push(p.id);
+        parentDigests.push(p.digest);
+      }
+    });
+    const rows = await sql(
+      `SELECT id, seq, stored FROM ${q}toka_commit($1, $2, $3, $4::uuid[], $5::bytea[], $6::bytea[], $7::text[], $8::uuid[], $9::bigint[], $10::bytea[], $11::int[], $12::uuid[], $13::bytea[])`,
+      [
+        tenant,
+        channel,
+        opts.allowMissingParents ?? false,
+        unique.map((e) => e.header.id),
+        unique.map((e) => e.header.digest),
+        unique.map((e) => encodeParents(e.header.parents)),
+        unique.map((e) => e.header.kind),
+        unique.map((e) => e.header.intent),
+        unique.map((e) => e.header.timestamp),
+        unique.map((e) => e.payload),
+        parentOf,
+        parentIds,
+        parentDigests,
+      ],
+      callOpts?.signal,
+    );
+    const results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
+    const seen = new Set<number>();
+    return events.map((e) => {
+      const i = first.get(e.header.id)!;
+      const r = results[i]!;
+      const status = r.stored && !seen.has(i) ? "stored" : "duplicate";
+      seen.add(i);
+      return { id: e.header.id, seq: r.seq, status };
+    });
+  }
+
+  async function* read(readOpts: ReadOptions = {}): AsyncGenerator<StoredEvent> {
+    const { after, limit } = checkReadOptions(readOpts);
+    let cursor = after;
+    let left = limit;
+    while (left > 0) {
+      const want = Math.min(left, pageSize);
+      const rows = await page(cursor, Number.MAX_SAFE_INTEGER, readOpts.kinds, want, readOpts.signal);
+      for (const e of rows) yield e;
+      if (rows.length < want) return;
+      left -= rows.length;
+      cursor = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  const watcher = createHeadWatcher({ client, channel, tenant, pollMs: opts.pollMs ?? 1000, head: () => head(), onError });
+
+  function subscribe(subOpts: SubscribeOptions = {}): Subscription {
+    if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
+    kindFilter(subOpts.kinds);
+    const { bufferSize, overflow } = checkQueueOptions(subOpts);
+    const after = subOpts.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
+    }
+    let wake: ((head?: number) => void) | undefined;
+    let hint: number | undefined;
+    let dirty = true;
+    const stop = new AbortController();
+    const unregister = watcher.add((h) => {
+      dirty = true;
+      if (h !== undefined) hint = Math.max(hint ?? 0, h);
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
+    // Rows are pulled from the database, so a slow consumer just pauses the pull: never a gap.
+    const queue = createSubscriberQueue({
+      bufferSize,
+      overflow: overflow === "error" ? "error" : "block",
+      signal: subOpts.signal,
+      onClose: () => {
+        stop.abort();
+        live.delete(queue);
+        unregister();
+        wake?.();
+      },
+    });
+    if (queue.closed) return queue;
+    live.add(queue);
+
+    (async () => {
+      let cursor = after;
+      let caughtUp = false;
+      while (!queue.closed) {
+        if (!dirty) await new Promise<void>((resolve) => (wake = () => resolve()));
+        if (queue.closed) return;
+        dirty = false;
+        const upTo = hint ?? (await head({ signal: stop.signal }));
+        hint = undefined;
+        while (cursor < upTo && !queue.closed) {
+          const rows = await page(cursor, upTo, subOpts.kinds, pageSize, stop.signal);
+          for (const event of rows) {
+            const r = queue.push({ type: "event", event });
+            if (r) await r;
+          }
+          cursor = rows.length < pageSize ? upTo : rows[rows.length - 1]!.seq;
+        }
+        if (!caughtUp) {
+          caughtUp = true;
+          const r = queue.push({ type: "caught-up", seq: Math.max(cursor, after) });
+          if (r) await r;
+        }
+      }
+    })().catch((err: unknown) => {
+      if (!queue.closed) queue.end(EventError.from(err, ErrorCode.unavailable));
+    });
+    return queue;
+  }
+
+  return {
+    commit,
+    async header(id, callOpts) {
+      if (!isUuid(id)) throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
+      const rows = await sql(`SELECT ${EVENT_COLUMNS} FROM ${q}toka_events WHERE tenant = $1 AND id = $2`, [tenant, id], callOpts?.signal);
+      return rows.length === 0 ? undefined : rowToHeader(rows[0]!);
+    },
+    async payload(digest, callOpts) {
+      if (!isBytes(digest) || digest.length !== DIGEST_BYTES) {
+        throw new EventError(ErrorCode.invalid_argument, `payload() takes a ${DIGEST_BYTES}-byte digest`);
+      }
+      const rows = await sql(`SELECT payload FROM ${q}toka_events WHERE tenant = $1 AND digest = $2 LIMIT 1`, [tenant, digest], callOpts?.signal);
+      return rows.length === 0 ? undefined : bytes(rows[0]!.payload);
+    },
+    head,
+    read,
+    subscribe,
+    async close() {
+      closed = true;
+      for (const s of [...live]) s.close();
+      await watcher.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { DIGEST_BYTES, type EventHeader, type EventRef, kindFilter, type StoredEvent, uuidFromBytes, uuidToBytes } from "../../core/index.js";
+
+/** The columns every event query selects, in the order {@link rowToEvent} expects. */
+export const EVENT_COLUMNS = "seq, id, digest, parents, kind, intent, ts, payload";
+
+/** A bytea as a plain Uint8Array view (pg gives Buffers; results never expose Buffer). */
+export function bytes(x: unknown): Uint8Array {
+  const b = x as Uint8Array;
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Parents as stored: each one's 16 id bytes then its 32 digest bytes, in the event's order. */
+export function encodeParents(parents: readonly EventRef[]): Uint8Array {
+  const out = new Uint8Array(parents.length * 48);
+  parents.forEach((p, i) => {
+    out.set(uuidToBytes(p.id), i * 48);
+    out.set(p.digest, i * 48 + 16);
+  });
+  return out;
+}
+
+function decodeParents(b: Uint8Array): EventRef[] {
+  const out: EventRef[] = [];
+  for (let o = 0; o + 48 <= b.length; o += 48) {
+    out.push({ id: uuidFromBytes(b.subarray(o, o + 16)), digest: b.slice(o + 16, o + 16 + DIGEST_BYTES) });
+  }
+  return out;
+}
+
+export function rowToHeader(r: Record<string, unknown>): EventHeader {
+  return {
+    id: r.id as string,
+    parents: decodeParents(bytes(r.parents)),
+    timestamp: Number(r.ts),
+    digest: bytes(r.digest),
+    intent: r.intent as string,
+    kind: r.kind as string,
+  };
+}
+
+export function rowToEvent(r: Record<string, unknown>): StoredEvent {
+  return { seq: Number(r.seq), header: rowToHeader(r), payload: bytes(r.payload) };
+}
+
+/**
+ * A SQL condition on `kind` for validated kind patterns, with its params numbered from `first`;
+ * empty when every kind matches. Patterns mean what `matchKind` says: `a.b` also matches
+ * `a.b@2`, `a.*` matches `a.b` and `a.b.c`.
+ */
+export function kindCondition(patterns: readonly string[] | undefined, first: number): { sql: string; params: unknown[] } {
+  kindFilter(patterns);
+  if (!patterns || patterns.length === 0 || patterns.includes("*")) return { sql: "", params: [] };
+  const exact: string[] = [];
+  const like: string[] = [];
+  const esc = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+  for (const p of patterns) {
+    if (p.endsWith(".*")) like.push(`${esc(p.slice(0, -1))}%`);
+    else if (p.includes("@")) exact.push(p);
+    else {
+      exact.push(p);
+      like.push(`${esc(p)}@%`);
+    }
+  }
+  return { sql: ` AND (kind = ANY ($${first}::text[]) OR kind LIKE ANY ($${first + 1}::text[]))`, params: [exact, like] };
+}
