@@ -58,7 +58,7 @@ describe("toka-events serve", () => {
   });
 
   it("stops on SIGINT too", async () => {
-    const { child } = await start(["serve", "--port", "0"]);
+    const { child } = await start(["serve", "--port", "0", "--store", "memory"]);
     child.kill("SIGINT");
     expect(await exitOf(child)).toBe(0);
   });
@@ -68,7 +68,7 @@ describe("toka-events serve", () => {
       [["frobnicate"], 2, /unknown command "frobnicate"/],
       [["serve", "--port", "99999"], 2, /invalid --port/],
       [["serve", "--bogus"], 1, /Unknown option '--bogus'/],
-      [["serve", "--port", "0", "--store", "nosuch"], 1, /unknown store "nosuch"/],
+      [["serve", "--port", "0", "--store", "nosuch"], 1, /unknown store "nosuch" \(expected: memory, pglite:<dir>, postgres:\/\/…\)/],
     ] as const) {
       const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
       children.push(child);

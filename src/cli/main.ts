@@ -1,9 +1,14 @@
 import { parseArgs } from "node:util";
+import { DEFAULT_STORE } from "./open-store.js";
 import { serve } from "./serve.js";
 
-const usage = `usage: toka-events serve [--host 127.0.0.1] [--port 8080] [--store memory]
+const usage = `usage: toka-events serve [--host 127.0.0.1] [--port 8080] [--store ${DEFAULT_STORE}]
 
-  serve   run the event store server (Connect, gRPC-web and gRPC on one port)`;
+  serve   run the event store server (Connect, gRPC-web and gRPC on one port)
+
+  --store memory            in memory, gone when the server stops
+  --store pglite:<dir>      PGlite (embedded Postgres) in a data directory (the default)
+  --store postgres://…      a PostgreSQL server`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -16,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8080" },
-      store: { type: "string", default: "memory" },
+      store: { type: "string", default: DEFAULT_STORE },
     },
     strict: true,
   });

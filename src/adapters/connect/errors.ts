@@ -35,6 +35,9 @@ export function toConnectError(err: unknown): ConnectError {
 export function fromConnectError(err: unknown): EventError {
   if (err instanceof EventError) return err;
   const ce = ConnectError.from(err);
-  const code = fromCode.get(ce.code) ?? ErrorCode.unknown;
+  // fetch() rejects with a TypeError when it cannot reach the server (offline, refused, CORS):
+  // connect-web reports that as "unknown", but it is an outage worth retrying.
+  const unreachable = ce.code === Code.Unknown && (err instanceof TypeError || ce.cause instanceof TypeError);
+  const code = unreachable ? ErrorCode.unavailable : (fromCode.get(ce.code) ?? ErrorCode.unknown);
   return new EventError(code, ce.rawMessage, { cause: err });
 }
