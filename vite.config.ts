@@ -8,6 +8,8 @@ export const entries = {
   "adapters/connect/server": "src/adapters/connect/server/index.ts",
   "adapters/connect/node": "src/adapters/connect/node/index.ts",
   "adapters/postgres": "src/adapters/postgres/index.ts",
+  "adapters/indexeddb": "src/adapters/indexeddb/index.ts",
+  "adapters/broadcast-channel": "src/adapters/broadcast-channel/index.ts",
   cli: "src/cli/main.ts",
 };
 

@@ -10,6 +10,8 @@ const subpaths: Record<string, () => Promise<Record<string, unknown>>> = {
   "./adapters/connect/server": () => import("../src/adapters/connect/server/index.js"),
   "./adapters/connect/node": () => import("../src/adapters/connect/node/index.js"),
   "./adapters/postgres": () => import("../src/adapters/postgres/index.js"),
+  "./adapters/indexeddb": () => import("../src/adapters/indexeddb/index.js"),
+  "./adapters/broadcast-channel": () => import("../src/adapters/broadcast-channel/index.js"),
 };
 
 describe("package exports", () => {

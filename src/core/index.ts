@@ -15,6 +15,7 @@ export {
   type HasherOptions,
   legacyCausalHash,
 } from "./digest.js";
+export { createFanout, type Fanout } from "./fanout.js";
 export { createEventStore, type EventStore, type EventStoreParts } from "./event-store.js";
 export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
 export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";

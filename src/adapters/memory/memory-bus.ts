@@ -1,34 +1,7 @@
-import {
-  type BusMessage,
-  checkQueueOptions,
-  createSubscriberQueue,
-  ErrorCode,
-  type EventBus,
-  EventError,
-  kindFilter,
-  type StoredEvent,
-  type SubscribeOptions,
-  type SubscriberQueue,
-  type Subscription,
-} from "../../core/index.js";
+import { createFanout, type Fanout } from "../../core/index.js";
 
-/** An in-process {@link EventBus} that can be closed. */
-export interface MemoryBus extends EventBus {
-  /** Ends every subscription; later publish and subscribe calls fail with `failed_precondition`. */
-  close(): void;
-  [Symbol.asyncDispose](): Promise<void>;
-  /** Live subscriptions, e.g. to check that none leaked. */
-  readonly subscriberCount: number;
-}
-
-interface Subscriber {
-  queue: SubscriberQueue;
-  /** Undefined when the subscriber takes every kind. */
-  matches: ((kind: string) => boolean) | undefined;
-  after: number;
-}
-
-const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
+/** The in-process bus: closeable, with per-subscriber bounded queues and overflow policies. */
+export type MemoryBus = Fanout;
 
 /**
  * The in-process bus: each subscriber has its own bounded queue (`bufferSize`, default 1024) and
@@ -43,63 +16,5 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.f
  * for await (const m of sub) if (m.type === "event") console.log(m.event.seq);
  */
 export function createMemoryBus(): MemoryBus {
-  const subscribers = new Set<Subscriber>();
-  let closed = false;
-
-  function publish(events: StoredEvent[]): void | Promise<void> {
-    if (closed) throw new EventError(ErrorCode.failed_precondition, "bus is closed");
-    if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "publish takes an array of stored events");
-    if (subscribers.size === 0 || events.length === 0) return;
-    let waits: Promise<void>[] | undefined;
-    const messages: (BusMessage | undefined)[] = new Array(events.length);
-    for (const { queue, matches, after } of subscribers) {
-      let wait: void | Promise<void> = undefined;
-      for (let i = 0; i < events.length; i++) {
-        const event = events[i]!;
-        // No filter call at all for all-kinds subscribers: it halves delivery speed in V8.
-        if (event.seq <= after || (matches !== undefined && !matches(event.header.kind))) continue;
-        const m = (messages[i] ??= { type: "event", event });
-        // Under "block" a full queue parks messages in order: the last promise settles last.
-        wait = queue.push(m) ?? wait;
-      }
-      if (wait) (waits ??= []).push(wait);
-    }
-    if (waits) return Promise.all(waits).then(() => undefined);
-  }
-
-  function subscribe(opts: SubscribeOptions = {}): Subscription {
-    if (closed) throw new EventError(ErrorCode.failed_precondition, "bus is closed");
-    const filter = kindFilter(opts.kinds);
-    const matches = !opts.kinds || opts.kinds.length === 0 || opts.kinds.includes("*") ? undefined : filter;
-    const { bufferSize, overflow } = checkQueueOptions(opts);
-    const after = opts.after ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0) {
-      throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
-    }
-    let sub: Subscriber | undefined;
-    const queue = createSubscriberQueue({
-      bufferSize,
-      overflow,
-      signal: opts.signal,
-      onClose: () => sub && subscribers.delete(sub),
-    });
-    if (!queue.closed) subscribers.add((sub = { matches, after, queue }));
-    return queue;
-  }
-
-  function close(): void {
-    closed = true;
-    for (const s of [...subscribers]) s.queue.end();
-    subscribers.clear();
-  }
-
-  return {
-    publish,
-    subscribe,
-    close,
-    [asyncDispose]: async () => close(),
-    get subscriberCount() {
-      return subscribers.size;
-    },
-  };
+  return createFanout();
 }

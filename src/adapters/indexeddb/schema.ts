@@ -1,0 +1,59 @@
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from "idb";
+
+/** An event as stored: the header fields flattened, seq as the key; the payload lives apart. */
+export interface EventRecord {
+  seq: number;
+  id: string;
+  digest: Uint8Array;
+  parents: { id: string; digest: Uint8Array }[];
+  kind: string;
+  intent: string;
+  ts: number;
+}
+
+/** A payload, keyed by its event's digest (lowercase hex). */
+export interface PayloadRecord {
+  digest: string;
+  payload: Uint8Array;
+}
+
+/** The database layout at {@link SCHEMA_VERSION}. */
+export interface VaultSchema extends DBSchema {
+  events: { key: number; value: EventRecord; indexes: { id: string; kind: string; intent: string; ts: number } };
+  payloads: { key: string; value: PayloadRecord };
+  /** Small named values: `head`, and the sync engine's cursors and outbox entries. */
+  meta: { key: string; value: unknown };
+}
+
+export type VaultDb = IDBPDatabase<VaultSchema>;
+type UpgradeTx = IDBPTransaction<VaultSchema, StoreNames<VaultSchema>[], "versionchange">;
+
+/** The layout this code writes; {@link upgrade} brings any earlier one here. */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Each step takes the database from version i to i+1, so a database of any earlier version is
+ * upgraded in one `versionchange` transaction, keeping its data.
+ *
+ * - v1: `events` (key seq; unique index id; index kind), `payloads` (key digest), `meta` (head).
+ * - v2: indexes on intent and timestamp, for queries by intent and by time.
+ */
+const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
+  (db) => {
+    const events = db.createObjectStore("events", { keyPath: "seq" });
+    events.createIndex("id", "id", { unique: true });
+    events.createIndex("kind", "kind");
+    db.createObjectStore("payloads", { keyPath: "digest" });
+    db.createObjectStore("meta");
+  },
+  (_db, tx) => {
+    const events = tx.objectStore("events");
+    events.createIndex("intent", "intent");
+    events.createIndex("ts", "ts");
+  },
+];
+
+/** Runs the steps from `oldVersion` to {@link SCHEMA_VERSION}. */
+export function upgrade(db: VaultDb, oldVersion: number, tx: UpgradeTx): void {
+  for (let v = oldVersion; v < SCHEMA_VERSION; v++) steps[v]!(db, tx);
+}
