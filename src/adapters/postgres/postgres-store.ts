@@ -13,6 +13,7 @@ import {
   type EventStore,
   type HasherOptions,
   isBytes,
+  isRetryable,
   isUuid,
   kindFilter,
   type ReadOptions,
@@ -166,7 +167,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     }
   }
 
-  const watcher = createHeadWatcher({ client, channel, tenant, pollMs: opts.pollMs ?? 1000, head: () => head(), onError });
+  const pollMs = opts.pollMs ?? 1000;
+  const watcher = createHeadWatcher({ client, channel, tenant, pollMs, head: () => head(), onError });
 
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
@@ -209,15 +211,30 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         if (!dirty) await new Promise<void>((resolve) => (wake = () => resolve()));
         if (queue.closed) return;
         dirty = false;
-        const upTo = hint ?? (await head({ signal: stop.signal }));
-        hint = undefined;
-        while (cursor < upTo && !queue.closed) {
-          const rows = await page(cursor, upTo, subOpts.kinds, pageSize, stop.signal);
-          for (const event of rows) {
-            const r = queue.push({ type: "event", event });
-            if (r) await r;
+        try {
+          const upTo = hint ?? (await head({ signal: stop.signal }));
+          hint = undefined;
+          while (cursor < upTo && !queue.closed) {
+            const rows = await page(cursor, upTo, subOpts.kinds, pageSize, stop.signal);
+            for (const event of rows) {
+              const r = queue.push({ type: "event", event });
+              if (r) await r;
+            }
+            cursor = rows.length < pageSize ? upTo : rows[rows.length - 1]!.seq;
           }
-          cursor = rows.length < pageSize ? upTo : rows[rows.length - 1]!.seq;
+        } catch (err) {
+          // The database went away: the subscription waits for the next poll and carries on.
+          if (!isRetryable(err) || queue.closed) throw err;
+          onError(err);
+          dirty = true;
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, pollMs);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          continue;
         }
         if (!caughtUp) {
           caughtUp = true;
