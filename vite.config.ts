@@ -3,6 +3,7 @@ import { defineConfig } from "vite";
 /** One library entry per public subpath; shared code lands in chunks, never duplicated. */
 export const entries = {
   core: "src/core/index.ts",
+  runtime: "src/runtime/index.ts",
   "adapters/memory": "src/adapters/memory/index.ts",
   "adapters/connect/client": "src/adapters/connect/client/index.ts",
   "adapters/connect/server": "src/adapters/connect/server/index.ts",

@@ -5,6 +5,7 @@ import pkg from "../package.json" with { type: "json" };
 
 const subpaths: Record<string, () => Promise<Record<string, unknown>>> = {
   ".": () => import("../src/core/index.js"),
+  "./runtime": () => import("../src/runtime/index.js"),
   "./adapters/memory": () => import("../src/adapters/memory/index.js"),
   "./adapters/connect/client": () => import("../src/adapters/connect/client/index.js"),
   "./adapters/connect/server": () => import("../src/adapters/connect/server/index.js"),

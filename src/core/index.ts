@@ -16,6 +16,16 @@ export {
   legacyCausalHash,
 } from "./digest.js";
 export { createFanout, type Fanout } from "./fanout.js";
+export {
+  type Ack,
+  type DeadLetter,
+  checkAck,
+  checkCursor,
+  checkCursorName,
+  isLocalVault,
+  type LocalCommitOptions,
+  type LocalVault,
+} from "./local-vault.js";
 export { createEventStore, type EventStore, type EventStoreParts } from "./event-store.js";
 export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
 export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";

@@ -1,6 +1,5 @@
 import {
   assertEventVerifies,
-  type CallOptions,
   type CommitResult,
   DIGEST_BYTES,
   equalBytes,
@@ -13,10 +12,15 @@ import {
   isUuid,
   checkReadOptions,
   type ReadOptions,
+  checkAck,
+  checkCursor,
+  checkCursorName,
+  type DeadLetter,
+  type LocalCommitOptions,
+  type LocalVault,
   type StoredEvent,
   throwIfAborted,
   toHex,
-  type Vault,
 } from "../../core/index.js";
 
 /** Options of {@link createMemoryVault}. */
@@ -37,10 +41,15 @@ export interface MemoryVaultOptions extends HasherOptions {
  * const vault = createMemoryVault();
  * const [r] = await vault.commit([createEvent({ kind: "chat.msg", payload })]);
  */
-export function createMemoryVault(opts: MemoryVaultOptions = {}): Vault {
+export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
   const log: StoredEvent[] = [];
   const byId = new Map<string, StoredEvent>();
   const payloads = new Map<string, Uint8Array>();
+  // Sync state (LocalVault): ids in the outbox in seq order, dead letters, remote seqs, cursors.
+  const outbox = new Set<string>();
+  const dead = new Map<string, DeadLetter>();
+  const remoteSeqs = new Map<string, number>();
+  const cursors = new Map<string, number>();
   let closed = false;
 
   function open(signal?: AbortSignal): void {
@@ -48,9 +57,10 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): Vault {
     throwIfAborted(signal);
   }
 
-  async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
+  async function commit(events: Event[], callOpts?: LocalCommitOptions): Promise<CommitResult[]> {
     open(callOpts?.signal);
     if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
+    const cursor = callOpts?.cursor && checkCursor(callOpts.cursor);
     for (const e of events) assertEventVerifies(e, opts);
 
     const staged = new Map<string, StoredEvent>();
@@ -93,7 +103,9 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): Vault {
       log.push(e);
       byId.set(e.header.id, e);
       payloads.set(toHex(e.header.digest), e.payload);
+      if (callOpts?.outbox) outbox.add(e.header.id);
     }
+    if (cursor) cursors.set(cursor.name, cursor.value);
     return results;
   }
 
@@ -133,6 +145,58 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): Vault {
     },
     async close() {
       closed = true;
+    },
+    async outbox(o) {
+      open(o?.signal);
+      const limit = o?.limit ?? Infinity;
+      const out: StoredEvent[] = [];
+      for (const id of outbox) {
+        if (out.length >= limit) break;
+        out.push(copy(byId.get(id)!));
+      }
+      return out;
+    },
+    async outboxSize(o) {
+      open(o?.signal);
+      return outbox.size;
+    },
+    async acknowledge(acks, o) {
+      open(o?.signal);
+      for (const a of acks) checkAck(a);
+      for (const a of acks) {
+        outbox.delete(a.id);
+        remoteSeqs.set(a.id, a.remoteSeq);
+      }
+    },
+    async remoteSeq(id, o) {
+      open(o?.signal);
+      return remoteSeqs.get(id);
+    },
+    async deadLetter(items, o) {
+      open(o?.signal);
+      const at = Date.now();
+      for (const { id, error } of items) {
+        const e = byId.get(id);
+        if (!e || !outbox.has(id)) continue;
+        outbox.delete(id);
+        dead.set(id, { event: e, error: { code: error.code, message: error.message }, at });
+      }
+    },
+    async deadLetters(o) {
+      open(o?.signal);
+      return [...dead.values()].sort((a, b) => a.event.seq - b.event.seq).map((d) => ({ ...d, event: copy(d.event) }));
+    },
+    async requeue(ids, o) {
+      open(o?.signal);
+      const back = ids.filter((id) => dead.delete(id));
+      // The outbox stays in seq order: re-insert everything in order.
+      const all = [...outbox, ...back].sort((a, b) => byId.get(a)!.seq - byId.get(b)!.seq);
+      outbox.clear();
+      for (const id of all) outbox.add(id);
+    },
+    async cursor(name, o) {
+      open(o?.signal);
+      return cursors.get(checkCursorName(name)) ?? 0;
     },
   };
 }

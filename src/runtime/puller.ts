@@ -1,0 +1,106 @@
+import { type BusMessage, type Event, type StoredEvent, type Subscription } from "../core/index.js";
+import { METRICS } from "./metrics.js";
+import { pause, type SyncContext } from "./sync-context.js";
+
+/** What to pull. */
+export interface PullOptions {
+  /** Kind patterns to sync down (default all). With a subset the vault must be a partial replica (`allowMissingParents`). */
+  kinds?: string[];
+  /** Most events committed locally per transaction (default 500). */
+  maxBatch?: number;
+}
+
+/** The cursor that records how far the remote log has been pulled. */
+export const REMOTE_CURSOR = "remote";
+
+const READY = Symbol("ready");
+
+/**
+ * Follows the remote log from the persisted cursor: incoming events are committed to the vault
+ * together with the new cursor (one transaction), then the newly stored ones are published
+ * locally. The client's own events come back as duplicates and just acknowledge any outbox
+ * entry. After any error it backs off and resubscribes from the persisted cursor, which also
+ * heals a gap.
+ */
+export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<void> {
+  const maxBatch = pull.maxBatch ?? 500;
+  let attempt = 0;
+  while (!ctx.signal.aborted) {
+    if (!ctx.isLeader()) {
+      await ctx.pullWake.wait(60_000, ctx.signal);
+      continue;
+    }
+    let sub: Subscription | undefined;
+    try {
+      const after = await ctx.vault.cursor(REMOTE_CURSOR);
+      ctx.status.update({ cursors: { remote: after }, caughtUp: false });
+      // Ends by itself when this runtime stops leading or closes.
+      sub = ctx.remote.subscribe({ after, kinds: pull.kinds, signal: ctx.leaderSignal() });
+      const it = sub[Symbol.asyncIterator]();
+      let pending: Promise<IteratorResult<BusMessage>> | undefined;
+      for (;;) {
+        const first = await (pending ?? it.next());
+        pending = undefined;
+        if (first.done) break;
+        // Everything already queued goes into one local transaction.
+        const messages = [first.value];
+        while (messages.length < maxBatch) {
+          const r = await Promise.race([(pending = it.next()), Promise.resolve(READY)]);
+          if (r === READY) break;
+          pending = undefined;
+          if (r.done) break;
+          messages.push(r.value);
+        }
+        if (!(await apply(ctx, messages))) break;
+        attempt = 0;
+      }
+      // The stream ended while this runtime still leads: reopen it, paced like a failure.
+      if (ctx.isLeader() && !ctx.signal.aborted && !(await pause(ctx, attempt++))) return;
+    } catch (err) {
+      if (ctx.signal.aborted) return;
+      ctx.report(err);
+      ctx.status.update({ online: false });
+      if (!(await pause(ctx, attempt++))) return;
+    } finally {
+      sub?.close();
+    }
+  }
+}
+
+/** Commits a run of stream messages; false when the stream must be reopened (a gap). */
+async function apply(ctx: SyncContext, messages: BusMessage[]): Promise<boolean> {
+  let events: StoredEvent[] = [];
+  const flush = async () => {
+    if (events.length === 0) return;
+    const batch = events;
+    events = [];
+    const remoteHead = batch[batch.length - 1]!.seq;
+    const results = await ctx.vault.commit(batch.map(toEvent), { cursor: { name: REMOTE_CURSOR, value: remoteHead } });
+    const stored: StoredEvent[] = [];
+    const acks = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.status === "stored") stored.push({ ...toEvent(batch[i]!), seq: r.seq });
+      else acks.push({ id: r.id, remoteSeq: batch[i]!.seq });
+    }
+    if (acks.length > 0) await ctx.vault.acknowledge(acks); // our own events, back from the server
+    ctx.metrics.add(METRICS.pulled, stored.length);
+    ctx.status.update({ online: true, lastPullAt: ctx.clock.now(), cursors: { remote: remoteHead } });
+    if (acks.length > 0) await ctx.refreshPending();
+    if (stored.length > 0 && ctx.bus) await ctx.bus.publish(stored);
+  };
+  for (const m of messages) {
+    if (m.type === "event") events.push(m.event);
+    else {
+      await flush();
+      if (m.type === "gap") return false;
+      ctx.status.update({ caughtUp: true, online: true });
+    }
+  }
+  await flush();
+  return true;
+}
+
+function toEvent(e: StoredEvent): Event {
+  return { header: e.header, payload: e.payload };
+}
