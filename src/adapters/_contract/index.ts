@@ -16,4 +16,5 @@ export {
   toStored,
 } from "./harness.js";
 export { historyContract, type HistoryUnderTest } from "./history-contract.js";
+export { localVaultContract } from "./local-vault-contract.js";
 export { vaultContract, type VaultContractOptions } from "./vault-contract.js";

@@ -184,7 +184,9 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     },
     async deadLetters(o) {
       open(o?.signal);
-      return [...dead.values()].sort((a, b) => a.event.seq - b.event.seq).map((d) => ({ ...d, event: copy(d.event) }));
+      return [...dead.values()]
+        .sort((a, b) => a.event.seq - b.event.seq)
+        .map((d) => ({ event: copy(d.event), error: { ...d.error }, at: d.at }));
     },
     async requeue(ids, o) {
       open(o?.signal);
