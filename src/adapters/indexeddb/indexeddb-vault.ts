@@ -1,6 +1,6 @@
 import {
   assertEventVerifies,
-  type CallOptions,
+  checkCursor,
   checkReadOptions,
   type CommitResult,
   DIGEST_BYTES,
@@ -12,15 +12,17 @@ import {
   type HasherOptions,
   isBytes,
   isUuid,
+  type LocalCommitOptions,
+  type LocalVault,
   type ReadOptions,
   type StoredEvent,
   throwIfAborted,
   toHex,
-  type Vault,
 } from "../../core/index.js";
 import { createConnection } from "./connection.js";
 import { fromIdbError } from "./idb-errors.js";
 import type { EventRecord, VaultDb } from "./schema.js";
+import { cursorKey, syncState } from "./sync-state.js";
 
 /** Options of {@link openIndexedDbVault}. */
 export interface IndexedDbVaultOptions extends HasherOptions {
@@ -35,7 +37,8 @@ export interface IndexedDbVaultOptions extends HasherOptions {
 }
 
 /**
- * A vault in IndexedDB with every commit rule of the design. One readwrite transaction per batch
+ * A vault in IndexedDB with every commit rule of the design, and the sync engine's outbox, dead
+ * letters and cursors (a LocalVault). One readwrite transaction per batch
  * (`durability: "strict"`): the events, their payloads and the new head are stored together or
  * not at all, and `commit` resolves only once the transaction is durable. Tabs of one origin
  * share it (IndexedDB orders their transactions, so seqs stay gap-free). Reads stream page by
@@ -45,7 +48,7 @@ export interface IndexedDbVaultOptions extends HasherOptions {
  * @example
  * const vault = await openIndexedDbVault({ name: "my-app" });
  */
-export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<Vault> {
+export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<LocalVault> {
   if (typeof opts?.name !== "string" || opts.name.length === 0) {
     throw new EventError(ErrorCode.invalid_argument, "openIndexedDbVault needs a database name");
   }
@@ -65,11 +68,12 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<V
     }
   }
 
-  async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
+  async function commit(events: Event[], callOpts?: LocalCommitOptions): Promise<CommitResult[]> {
     if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
+    const cursor = callOpts?.cursor && checkCursor(callOpts.cursor);
     for (const e of events) assertEventVerifies(e, opts);
     return withDb(callOpts?.signal, async (db) => {
-      const tx = db.transaction(["events", "payloads", "meta"], "readwrite", { durability: "strict" });
+      const tx = db.transaction(["events", "payloads", "meta", "outbox"], "readwrite", { durability: "strict" });
       const done = tx.done;
       quiet(done); // awaited below; an abort must not surface as unhandled
       try {
@@ -107,9 +111,11 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<V
           staged.set(header.id, record);
           quiet(store.put(record));
           quiet(tx.objectStore("payloads").put({ digest: toHex(header.digest), payload: payload.slice() }));
+          if (callOpts?.outbox) quiet(tx.objectStore("outbox").put({ seq: head }));
           results.push({ id: header.id, seq: head, status: "stored" });
         }
         if (staged.size > 0) quiet(tx.objectStore("meta").put(head, "head"));
+        if (cursor) quiet(tx.objectStore("meta").put(cursor.value, cursorKey(cursor.name)));
         await done;
         return results;
       } catch (err) {
@@ -164,6 +170,7 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<V
     async close() {
       conn.close();
     },
+    ...syncState(withDb, fromRecord),
   };
 }
 

@@ -21,8 +21,14 @@ export interface PayloadRecord {
 export interface VaultSchema extends DBSchema {
   events: { key: number; value: EventRecord; indexes: { id: string; kind: string; intent: string; ts: number } };
   payloads: { key: string; value: PayloadRecord };
-  /** Small named values: `head`, and the sync engine's cursors and outbox entries. */
+  /** Small named values: `head` and `cursor:<name>`. */
   meta: { key: string; value: unknown };
+  /** Events waiting to be pushed, by seq. */
+  outbox: { key: number; value: { seq: number } };
+  /** Events the remote store refused for good, by seq. */
+  dead: { key: number; value: { seq: number; error: { code: string; message: string }; at: number } };
+  /** Remote seqs of acknowledged events, by id. */
+  acks: { key: string; value: { id: string; remoteSeq: number } };
 }
 
 export type VaultDb = IDBPDatabase<VaultSchema>;
@@ -36,7 +42,8 @@ export const SCHEMA_VERSION = 2;
  * upgraded in one `versionchange` transaction, keeping its data.
  *
  * - v1: `events` (key seq; unique index id; index kind), `payloads` (key digest), `meta` (head).
- * - v2: indexes on intent and timestamp, for queries by intent and by time.
+ * - v2: indexes on intent and timestamp, for queries by intent and by time; the sync engine's
+ *   `outbox`, `dead` (dead letters) and `acks` (remote seqs) stores.
  */
 const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
   (db) => {
@@ -46,10 +53,13 @@ const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
     db.createObjectStore("payloads", { keyPath: "digest" });
     db.createObjectStore("meta");
   },
-  (_db, tx) => {
+  (db, tx) => {
     const events = tx.objectStore("events");
     events.createIndex("intent", "intent");
     events.createIndex("ts", "ts");
+    db.createObjectStore("outbox", { keyPath: "seq" });
+    db.createObjectStore("dead", { keyPath: "seq" });
+    db.createObjectStore("acks", { keyPath: "id" });
   },
 ];
 
