@@ -116,7 +116,10 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
       }
       queue.end(new EventError(ErrorCode.unavailable, "the server ended the subscription"));
     })().catch((err: unknown) => {
-      if (!queue.closed) queue.end(fromConnectError(err));
+      if (queue.closed) return;
+      const e = fromConnectError(err);
+      // Nobody here canceled it: the connection was cut (e.g. the server went away mid-stream).
+      queue.end(e.code === ErrorCode.canceled ? new EventError(ErrorCode.unavailable, `subscription lost: ${e.message}`, { cause: err }) : e);
     });
     return queue;
   }

@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Duplex } from "node:stream";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { EventStoreHandler } from "../server/index.js";
 
@@ -36,7 +37,9 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  */
 export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServer> {
   const { handler } = opts;
-  const connect = connectNodeAdapter({ routes: handler.routes });
+  // Aborted first on close: open streams end with "unavailable", which clients retry.
+  const shutdown = new AbortController();
+  const connect = connectNodeAdapter({ routes: handler.routes, shutdownSignal: shutdown.signal });
   const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const origin = typeof req.headers.origin === "string" ? req.headers.origin : null;
     const preflight = req.method === "OPTIONS";
@@ -91,13 +94,18 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
   return {
     url: `http://${host}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sessions) s.close();
-        h1.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+      // A short grace period for the streams to send their end before the connections go.
+      for (let waited = 0; handler.subscriptions > 0 && waited < 1000; waited += 10) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const s of sessions) s.close();
+      h1.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
   };
 }
 

@@ -24,13 +24,14 @@ export interface EventStoreHandlerOptions {
   limits?: Partial<ServerLimits>;
   /**
    * Decides who calls from the request headers (e.g. a bearer token); throw an EventError
-   * (`unauthenticated`, `permission_denied`) to refuse. Without it every caller is anonymous and
+   * (`unauthenticated`, `permission_denied`) to refuse. Anything else it throws is reported to
+   * `onError` and answered with `unavailable` (without detail). Without it every caller is anonymous and
    * may do everything: set it for any server reachable by others.
    */
   auth?: (headers: Headers) => Principal | Promise<Principal>;
   /** Browser origins allowed to call (default `"*"`). */
   cors?: CorsOrigins;
-  /** Sees errors that are the server's fault (code `internal`), e.g. to log them. */
+  /** Sees errors that are the server's fault (code `internal`, a broken auth hook), e.g. to log them. */
   onError?: (err: unknown) => void;
 }
 
@@ -67,8 +68,11 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
     try {
       return await opts.auth(ctx.requestHeader);
     } catch (err) {
-      const e = EventError.from(err, ErrorCode.unauthenticated);
-      throw e.code === ErrorCode.internal ? new EventError(ErrorCode.unauthenticated, "not authenticated", { cause: err }) : e;
+      // A deliberate refusal is an EventError; anything else means the hook itself broke (its
+      // backend is down, a bug): the caller may retry, and sees no detail of it.
+      if (err instanceof EventError && err.code !== ErrorCode.internal) throw err;
+      opts.onError?.(err);
+      throw new EventError(ErrorCode.unavailable, "authentication is unavailable", { cause: err });
     }
   }
 

@@ -405,9 +405,10 @@ export const CommitStatusSchema: GenEnum<CommitStatus> = /*@__PURE__*/
  */
 export const EventStoreService: GenService<{
   /**
-   * Commits a batch atomically. Errors: INVALID_ARGUMENT (malformed event, forged digest, limits),
-   * FAILED_PRECONDITION (unknown parent, parent with another digest), ALREADY_EXISTS (same id,
-   * other digest), PERMISSION_DENIED (kind not allowed), RESOURCE_EXHAUSTED (batch or request too big).
+   * Commits a batch atomically. Errors: INVALID_ARGUMENT (malformed event, forged digest, payload
+   * or batch over the limits), FAILED_PRECONDITION (unknown parent, parent with another digest),
+   * ALREADY_EXISTS (same id, other digest), PERMISSION_DENIED (kind not allowed),
+   * RESOURCE_EXHAUSTED (request body too big).
    *
    * @generated from rpc toka.events.v1.EventStoreService.Commit
    */
