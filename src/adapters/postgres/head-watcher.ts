@@ -2,8 +2,8 @@ import type { SqlClient } from "./sql-client.js";
 
 /** Wakes a store's subscribers when its head may have moved. */
 export interface HeadWatcher {
-  /** Registers a wake-up; `head` is the new head when a notification named it. Returns an unregister function. */
-  add(wake: (head?: number) => void): () => void;
+  /** Registers a wake-up; returns an unregister function. */
+  add(wake: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -19,14 +19,14 @@ export function createHeadWatcher(opts: {
   head: () => Promise<number>;
   onError: (err: unknown) => void;
 }): HeadWatcher {
-  const wakes = new Set<(head?: number) => void>();
+  const wakes = new Set<() => void>();
   let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let lastPolled = -1;
   const prefix = `${opts.tenant}:`;
 
-  const wakeAll = (head?: number) => {
-    for (const w of [...wakes]) w(head);
+  const wakeAll = () => {
+    for (const w of [...wakes]) w();
   };
 
   function start(): void {
@@ -34,7 +34,7 @@ export function createHeadWatcher(opts: {
       unlisten = opts.client
         .listen(opts.channel, (payload) => {
           if (payload === undefined) wakeAll(); // reconnected: notifications may be lost
-          else if (payload.startsWith(prefix)) wakeAll(Number(payload.slice(prefix.length)));
+          else if (payload.startsWith(prefix)) wakeAll(); // "tenant:head": ours; re-read the head
         })
         .catch((err: unknown) => {
           opts.onError(err); // polling still covers it
@@ -46,7 +46,7 @@ export function createHeadWatcher(opts: {
         (h) => {
           if (h !== lastPolled) {
             lastPolled = h;
-            wakeAll(h);
+            wakeAll();
           }
         },
         (err: unknown) => opts.onError(err),

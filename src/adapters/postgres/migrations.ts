@@ -11,6 +11,18 @@ export interface SchemaOptions {
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = 1;
 
+/**
+ * The NOTIFY channel of a schema's logs: `toka_events[_<schema>]`, shortened with a hash of the
+ * schema name where that would pass Postgres' 63-byte limit for identifiers.
+ */
+export function channelFor(schema: string | undefined): string {
+  const name = `toka_events${schema ? `_${schema}` : ""}`;
+  if (name.length <= 63) return name;
+  let h = 0x811c9dc5; // FNV-1a, enough to keep long names apart
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return `${name.slice(0, 54)}_${(h >>> 0).toString(16).padStart(8, "0")}`;
+}
+
 /** `"schema".` or nothing: the prefix for every table and function name. */
 export function qualifier(opts: SchemaOptions): string {
   const { schema } = opts;
@@ -128,10 +140,11 @@ function migrations(q: string): string[] {
 export async function migrate(client: SqlClient, opts: SchemaOptions = {}): Promise<void> {
   const q = qualifier(opts);
   try {
-    if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
+    // Under the lock: CREATE ... IF NOT EXISTS is not safe against a concurrent copy of itself.
     await client.query(
       `DO $$ BEGIN
         PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:migrate', 0));
+        ${opts.schema ? `CREATE SCHEMA IF NOT EXISTS "${opts.schema}";` : ""}
         CREATE TABLE IF NOT EXISTS ${q}toka_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
       END $$`,
     );

@@ -23,7 +23,7 @@ import {
   throwIfAborted,
 } from "../../core/index.js";
 import { createHeadWatcher } from "./head-watcher.js";
-import { qualifier, type SchemaOptions } from "./migrations.js";
+import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
 import { bytes, EVENT_COLUMNS, encodeParents, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
 import type { SqlClient } from "./sql-client.js";
 import { fromSqlError } from "./sql-errors.js";
@@ -63,7 +63,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     throw new EventError(ErrorCode.invalid_argument, "tenant must be 1-128 characters without ':'");
   }
   const pageSize = opts.pageSize ?? 1000;
-  const channel = `toka_events${opts.schema ? `_${opts.schema}` : ""}`;
+  const channel = channelFor(opts.schema);
   const onError = opts.onError ?? (() => {});
   const live = new Set<Subscription>();
   let closed = false;
@@ -178,13 +178,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     if (!Number.isSafeInteger(after) || after < 0) {
       throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
     }
-    let wake: ((head?: number) => void) | undefined;
-    let hint: number | undefined;
+    let wake: (() => void) | undefined;
     let dirty = true;
     const stop = new AbortController();
-    const unregister = watcher.add((h) => {
+    // A notification only wakes the subscriber; the head is always read from its own log (another
+    // log on the same channel, e.g. via search_path, must not move this cursor).
+    const unregister = watcher.add(() => {
       dirty = true;
-      if (h !== undefined) hint = Math.max(hint ?? 0, h);
       const w = wake;
       wake = undefined;
       w?.();
@@ -212,8 +212,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         if (queue.closed) return;
         dirty = false;
         try {
-          const upTo = hint ?? (await head({ signal: stop.signal }));
-          hint = undefined;
+          const upTo = await head({ signal: stop.signal });
           while (cursor < upTo && !queue.closed) {
             const rows = await page(cursor, upTo, subOpts.kinds, pageSize, stop.signal);
             for (const event of rows) {
