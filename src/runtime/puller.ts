@@ -51,7 +51,10 @@ export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<vo
           if (r.done) break;
           messages.push(r.value);
         }
+        // How far the vault trails the stream: what had queued up while the last batch committed.
+        ctx.metrics.set(METRICS.pullLag, messages.length);
         if (!(await apply(ctx, messages))) break;
+        ctx.metrics.set(METRICS.pullLag, 0);
         attempt = 0;
       }
       // The stream ended while this runtime still leads: reopen it, paced like a failure.
