@@ -11,6 +11,7 @@ export const entries = {
   "adapters/postgres": "src/adapters/postgres/index.ts",
   "adapters/indexeddb": "src/adapters/indexeddb/index.ts",
   "adapters/broadcast-channel": "src/adapters/broadcast-channel/index.ts",
+  "adapters/durable-object": "src/adapters/durable-object/index.ts",
   cli: "src/cli/main.ts",
 };
 

@@ -4,6 +4,7 @@
  * fatal: rates depend on the machine, so only an unknown group name sets a failing exit code.
  */
 import { cpus } from "node:os";
+import { runConnect } from "./connect.js";
 import { runCore } from "./core.js";
 import { DEFAULT_BUDGET } from "./harness.js";
 import { runMemory } from "./memory.js";
@@ -11,6 +12,7 @@ import { runMemory } from "./memory.js";
 const GROUPS: Record<string, () => Promise<void>> = {
   core: runCore,
   memory: runMemory,
+  connect: runConnect,
 };
 
 const wanted = process.argv.slice(2);

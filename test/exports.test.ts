@@ -13,6 +13,7 @@ const subpaths: Record<string, () => Promise<Record<string, unknown>>> = {
   "./adapters/postgres": () => import("../src/adapters/postgres/index.js"),
   "./adapters/indexeddb": () => import("../src/adapters/indexeddb/index.js"),
   "./adapters/broadcast-channel": () => import("../src/adapters/broadcast-channel/index.js"),
+  "./adapters/durable-object": () => import("../src/adapters/durable-object/index.js"),
 };
 
 describe("package exports", () => {

@@ -7,7 +7,8 @@ const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 const scratch = fileURLToPath(new URL("../../.tmp/e2e-vite", import.meta.url));
 
 /**
- * Builds `entry` (an absolute path) into one ES2022 module for browsers and returns its code.
+ * Builds `entry` (an absolute path) into one ES2022 module for browsers and workers, keeping its
+ * exports, and returns its code.
  * Throws when the entry splits into several chunks, since the page loads a single file.
  *
  * @example
@@ -30,7 +31,8 @@ export async function bundle(entry: string): Promise<string> {
       minify: false,
       modulePreload: false,
       copyPublicDir: false,
-      rolldownOptions: { input: entry, output: { format: "es" } },
+      // Keep the entry's exports: a worker module exports its handler and Durable Object classes.
+      rolldownOptions: { input: entry, preserveEntrySignatures: "exports-only", output: { format: "es" } },
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];

@@ -65,7 +65,11 @@ export class EventError extends Error {
    * keeps its code; anything else becomes `fallback` with the original as `cause`.
    */
   static from(err: unknown, fallback: ErrorCode = ErrorCode.internal): EventError {
-    if (err instanceof EventError) return err;
+    try {
+      if (err instanceof EventError) return err;
+    } catch {
+      // instanceof throws on a revoked proxy: treat it as anything else
+    }
     const code = codeOf(err);
     if (code !== undefined) {
       const e = new EventError(code, messageOf(err), { cause: err });
@@ -75,16 +79,21 @@ export class EventError extends Error {
   }
 }
 
+// Both read whatever was thrown, which may be hostile (throwing getters, revoked proxies): they
+// never throw themselves, so error handling cannot fail.
 function codeOf(err: unknown): ErrorCode | undefined {
-  if (typeof err !== "object" || err === null) return undefined;
-  const { name, code } = err as { name?: unknown; code?: unknown };
-  return name === "EventError" && typeof code === "string" && codes.has(code) ? (code as ErrorCode) : undefined;
+  try {
+    if (typeof err !== "object" || err === null) return undefined;
+    const { name, code } = err as { name?: unknown; code?: unknown };
+    return name === "EventError" && typeof code === "string" && codes.has(code) ? (code as ErrorCode) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
   try {
-    return String(err);
+    return err instanceof Error ? String(err.message) : String(err);
   } catch {
     return "unprintable error";
   }
@@ -95,7 +104,12 @@ function messageOf(err: unknown): string {
  * Accepts anything; non-EventErrors are not retryable.
  */
 export function isRetryable(err: unknown): boolean {
-  const code = err instanceof EventError ? err.code : codeOf(err);
+  let code: ErrorCode | undefined;
+  try {
+    code = err instanceof EventError ? err.code : codeOf(err);
+  } catch {
+    return false;
+  }
   return code !== undefined && retryable.has(code);
 }
 

@@ -38,6 +38,7 @@ export {
   type SubscriberQueue,
   type SubscriberQueueOptions,
 } from "./subscriber-queue.js";
+export { decodeParentRefs, encodeParentRefs } from "./parent-refs.js";
 export { checkReadOptions } from "./read-options.js";
 export { subscribeWithHistory } from "./subscribe-with-history.js";
 export {

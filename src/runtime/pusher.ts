@@ -1,4 +1,4 @@
-import { type Event, EventError, isRetryable, type StoredEvent } from "../core/index.js";
+import { ErrorCode, type Event, EventError, type StoredEvent } from "../core/index.js";
 import { METRICS } from "./metrics.js";
 import { pause, type SyncContext } from "./sync-context.js";
 
@@ -13,8 +13,9 @@ export interface BatchOptions {
 }
 
 /**
- * Drains the outbox to the remote store for as long as the runtime is open. Retryable failures
- * wait with capped exponential backoff and jitter, then retry the same events; a refused batch is
+ * Drains the outbox to the remote store for as long as the runtime is open. Failures that say
+ * nothing about the events (outages, auth, bugs) wait with capped exponential backoff and jitter,
+ * then retry the same events; a refused batch is
  * split until the refused event is found, which then moves to the dead letters with every outbox
  * event that descends from it. Acks are recorded in the vault (outbox removal and remote seq in
  * one transaction). No error ends the loop.
@@ -32,6 +33,8 @@ export async function runPusher(ctx: SyncContext, batch: BatchOptions): Promise<
       }
       let events = await ctx.vault.outbox({ limit: isolate > 0 ? 1 : maxEvents });
       if (events.length === 0) {
+        // A commit that counted itself after this loop had pushed it would leave pending stale.
+        if (ctx.status.get().pending !== 0) await ctx.refreshPending();
         await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
         continue;
       }
@@ -66,7 +69,7 @@ async function pushOnce(ctx: SyncContext, events: StoredEvent[]): Promise<"pushe
   } catch (err) {
     if (ctx.signal.aborted) return "retry";
     const e = ctx.report(err);
-    if (isRetryable(e)) {
+    if (!isRefusal(e)) {
       ctx.status.update({ online: false });
       ctx.metrics.add(METRICS.retried, 1);
       return "retry";
@@ -102,6 +105,23 @@ async function deadLetter(ctx: SyncContext, refused: StoredEvent, err: EventErro
   ctx.status.update({ deadLetters: (await ctx.vault.deadLetters()).length });
   await ctx.refreshPending();
 }
+
+/**
+ * Whether the server refused the events themselves. Everything else — outages, an expired token
+ * (`unauthenticated`), a server or client bug (`internal`, `unknown`) — says nothing about the
+ * events and is retried instead of dead-lettering them.
+ */
+function isRefusal(e: EventError): boolean {
+  return REFUSALS.has(e.code);
+}
+
+const REFUSALS = new Set<string>([
+  ErrorCode.invalid_argument,
+  ErrorCode.failed_precondition,
+  ErrorCode.already_exists,
+  ErrorCode.permission_denied,
+  ErrorCode.out_of_range,
+]);
 
 function byBytes(events: StoredEvent[], maxBytes: number): StoredEvent[] {
   let total = 0;

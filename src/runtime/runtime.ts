@@ -1,6 +1,7 @@
 import {
   bytes,
   type Codec,
+  type CommitResult,
   createEvent,
   ErrorCode,
   type EventBus,
@@ -141,10 +142,11 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
   const watch = bus && remote && opts.leader ? bus.subscribe({ bufferSize: 1, overflow: "drop-oldest", signal: stop.signal }) : undefined;
   if (watch) void (async () => { for await (const _ of watch) { pushWake.ring(); void refreshPending().catch(() => {}); } })().catch(() => {});
 
-  const ready = Promise.all([refreshPending(), vault.cursor(REMOTE_CURSOR), vault.deadLetters()]).then(([, remoteCursor, dead]) =>
-    status.update({ cursors: { remote: remoteCursor }, deadLetters: dead.length }),
+  // Never rejects: a failed first read is reported, and the numbers catch up with the next update.
+  const ready = Promise.all([refreshPending(), vault.cursor(REMOTE_CURSOR), vault.deadLetters()]).then(
+    ([, remoteCursor, dead]) => status.update({ cursors: { remote: remoteCursor }, deadLetters: dead.length }),
+    (err: unknown) => void report(err),
   );
-  ready.catch(report);
 
   const loops: Promise<void>[] = [];
   if (remote) {
@@ -157,8 +159,11 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
     loops.push(runPusher(ctx, opts.batch ?? {}), runPuller(ctx, opts.pull ?? {}));
   }
 
+  // Commits admitted but not yet counted in `pending`: concurrent commits must not all slip in.
+  let reserved = 0;
+
   async function admit(signal?: AbortSignal): Promise<void> {
-    while (remote && status.get().pending >= maxPending) {
+    while (remote && status.get().pending + reserved >= maxPending) {
       if (opts.limits?.policy === "reject") {
         throw new EventError(ErrorCode.resource_exhausted, `outbox is full (${maxPending} events wait to be pushed)`);
       }
@@ -166,6 +171,7 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
       if (stop.signal.aborted) throw new EventError(ErrorCode.failed_precondition, "runtime is closed");
       await status.next(signal);
     }
+    reserved++;
   }
 
   async function commit<T>(kind: string, value: T, o: RuntimeCommitOptions<T> = {}): Promise<StoredEvent> {
@@ -175,29 +181,36 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
     await ready;
     await admit(o.signal);
     const t0 = clock.now();
-    const [r] = await vault.commit([event], { outbox: remote !== undefined, signal: o.signal });
-    const stored: StoredEvent = { ...event, seq: r!.seq };
-    metrics.add(METRICS.committed, 1);
-    metrics.record(METRICS.commitDuration, clock.now() - t0);
-    if (r!.status === "stored") {
-      if (remote) {
+    let r: CommitResult | undefined;
+    try {
+      [r] = await vault.commit([event], { outbox: remote !== undefined, signal: o.signal });
+      if (r!.status === "stored" && remote) {
         const pending = status.get().pending + 1;
         metrics.set(METRICS.outboxDepth, pending);
         status.update({ pending });
         pushWake.ring();
       }
-      if (bus) await bus.publish([stored]);
+    } finally {
+      reserved--;
+      if (!r) status.update({}); // a failed commit frees its place: wake commits waiting for room
     }
+    const stored: StoredEvent = { ...event, seq: r!.seq };
+    metrics.add(METRICS.committed, 1);
+    metrics.record(METRICS.commitDuration, clock.now() - t0);
+    if (r!.status === "stored" && bus) await bus.publish([stored]);
     return stored;
   }
 
-  async function close(): Promise<void> {
-    if (stop.signal.aborted) return;
-    stop.abort();
-    leaderStop.abort();
-    offLeader?.();
-    await Promise.allSettled(loops);
-    status.update({ closed: true, online: false });
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    // Every caller waits for the same shutdown, however many times close() is called.
+    return (closing ??= (async () => {
+      stop.abort();
+      leaderStop.abort();
+      offLeader?.();
+      await Promise.allSettled(loops);
+      status.update({ closed: true, online: false });
+    })());
   }
 
   return {

@@ -6,6 +6,8 @@ import { SCHEMA_VERSION, upgrade, type VaultDb, type VaultSchema } from "./schem
 /** The vault's database connection, reopened on demand after it was lost. */
 export interface Connection {
   get(): Promise<VaultDb>;
+  /** How many times a database connection was opened: changes after a reopen. */
+  readonly opens: number;
   /** Forgets a connection that failed, so the next call reopens. */
   lost(db: VaultDb): void;
   close(): void;
@@ -28,6 +30,8 @@ export function createConnection(opts: ConnectionOptions): Connection {
   let current: VaultDb | undefined;
   let opening: Promise<VaultDb> | undefined;
   let waiters: ((err: EventError) => void)[] = [];
+  let blockedBy: EventError | undefined; // while an open waits on another tab
+  let opens = 0;
   let closed = false;
 
   function open(): Promise<VaultDb> {
@@ -38,8 +42,8 @@ export function createConnection(opts: ConnectionOptions): Connection {
       upgrade: (db, oldVersion, _newVersion, tx) => upgrade(db, oldVersion, tx),
       blocked: () => {
         opts.onBlocked?.();
-        const err = new EventError(ErrorCode.unavailable, `opening "${opts.name}" is blocked: another tab keeps an older version open`);
-        for (const w of waiters.splice(0)) w(err);
+        blockedBy = new EventError(ErrorCode.unavailable, `opening "${opts.name}" is blocked: another tab keeps an older version open`);
+        for (const w of waiters.splice(0)) w(blockedBy);
       },
       blocking: () => {
         // Another tab upgrades or deletes the database: step aside; reopen on the next call.
@@ -55,7 +59,9 @@ export function createConnection(opts: ConnectionOptions): Connection {
       (opened) => {
         db = opened;
         opening = undefined;
+        blockedBy = undefined;
         waiters = [];
+        opens++;
         if (closed) {
           opened.close();
           throw new EventError(ErrorCode.failed_precondition, "vault is closed");
@@ -65,6 +71,7 @@ export function createConnection(opts: ConnectionOptions): Connection {
       },
       (err: unknown) => {
         opening = undefined;
+        blockedBy = undefined;
         waiters = [];
         throw fromIdbError(err);
       },
@@ -72,10 +79,14 @@ export function createConnection(opts: ConnectionOptions): Connection {
   }
 
   return {
+    get opens() {
+      return opens;
+    },
     get() {
       if (closed) return Promise.reject(new EventError(ErrorCode.failed_precondition, "vault is closed"));
       if (current) return Promise.resolve(current);
       opening ??= open();
+      if (blockedBy) return Promise.reject(blockedBy);
       const pending = opening;
       return new Promise((resolve, reject) => {
         waiters.push(reject);

@@ -19,7 +19,9 @@ export function fromIdbError(err: unknown): EventError {
     case "VersionError":
       return new EventError(ErrorCode.failed_precondition, `database was upgraded by a newer version of this app: ${message}`, { cause: err });
     case "AbortError":
-      return new EventError(ErrorCode.aborted, `transaction aborted: ${message}`, { cause: err });
+      // The vault aborts its own transactions only for EventErrors, which it rethrows as they
+      // are: a raw AbortError means the browser aborted it (database closed or cleared).
+      return new EventError(ErrorCode.unavailable, `transaction aborted by the browser: ${message}`, { cause: err });
     default:
       return new EventError(ErrorCode.internal, `IndexedDB error: ${message}`, { cause: err });
   }

@@ -43,7 +43,9 @@ export interface IndexedDbVaultOptions extends HasherOptions {
  * not at all, and `commit` resolves only once the transaction is durable. Tabs of one origin
  * share it (IndexedDB orders their transactions, so seqs stay gap-free). Reads stream page by
  * page; opening reads no events. Errors: a full disk is `resource_exhausted`; a database closed
- * or deleted under the vault is `unavailable`, and the next call reopens it.
+ * under the vault is `unavailable`, and the next call reopens it; if it was cleared or deleted
+ * meanwhile (storage eviction, "Clear site data"), that next call reports `data_loss` once and the
+ * vault carries on with the now empty database.
  *
  * @example
  * const vault = await openIndexedDbVault({ name: "my-app" });
@@ -54,11 +56,30 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<L
   }
   const conn = createConnection(opts);
   const pageSize = opts.pageSize ?? 500;
-  await conn.get();
+  try {
+    await conn.get();
+  } catch (err) {
+    conn.close(); // a blocked open may still complete later: it must not stay open
+    throw err;
+  }
+  // The highest head this vault has seen, to notice a database that was cleared under it.
+  let knownHead = 0;
+  let opened = conn.opens;
 
   async function withDb<T>(signal: AbortSignal | undefined, fn: (db: VaultDb) => Promise<T>): Promise<T> {
     throwIfAborted(signal);
     const db = await conn.get();
+    if (conn.opens !== opened) {
+      opened = conn.opens;
+      const head = ((await db.get("meta", "head")) as number | undefined) ?? 0;
+      if (head < knownHead) {
+        const lost = knownHead;
+        knownHead = head;
+        throw new EventError(ErrorCode.data_loss, `the database was cleared or deleted under the vault: events up to seq ${lost} are gone`, {
+          details: { lostUpTo: lost },
+        });
+      }
+    }
     try {
       return await fn(db);
     } catch (err) {
@@ -78,12 +99,18 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<L
       quiet(done); // awaited below; an abort must not surface as unhandled
       try {
         const store = tx.objectStore("events");
-        const byId = store.index("id");
-        let head = ((await tx.objectStore("meta").get("head")) as number | undefined) ?? 0;
+        // Every id the batch names (events and parents) is looked up at once, not one by one.
+        const names = [...new Set(events.flatMap((e) => [e.header.id, ...e.header.parents.map((p) => p.id)]))];
+        const [head0, ...found] = await Promise.all([
+          tx.objectStore("meta").get("head") as Promise<number | undefined>,
+          ...names.map((id) => store.index("id").get(id)),
+        ]);
+        const existing = new Map(found.flatMap((r) => (r ? [[r.id, r] as const] : [])));
+        let head = head0 ?? 0;
         const staged = new Map<string, { seq: number; digest: Uint8Array }>();
         const results: CommitResult[] = [];
         for (const { header, payload } of events) {
-          const known = staged.get(header.id) ?? (await byId.get(header.id));
+          const known = staged.get(header.id) ?? existing.get(header.id);
           if (known) {
             if (!equalBytes(known.digest, header.digest)) {
               throw new EventError(ErrorCode.already_exists, `event ${header.id} already exists with a different digest`, {
@@ -94,7 +121,7 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<L
             continue;
           }
           for (const p of header.parents) {
-            const parent = staged.get(p.id) ?? (await byId.get(p.id));
+            const parent = staged.get(p.id) ?? existing.get(p.id);
             if (!parent) {
               if (opts.allowMissingParents) continue;
               throw new EventError(ErrorCode.failed_precondition, `event ${header.id}: unknown parent ${p.id}`, {
@@ -117,15 +144,16 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<L
         if (staged.size > 0) quiet(tx.objectStore("meta").put(head, "head"));
         if (cursor) quiet(tx.objectStore("meta").put(cursor.value, cursorKey(cursor.name)));
         await done;
+        knownHead = Math.max(knownHead, head);
         return results;
       } catch (err) {
-        if (!(err instanceof EventError)) throw err;
+        // Whatever failed, nothing of the batch may stay: abort (a no-op if the browser already did).
         try {
           tx.abort();
         } catch {
           // already finished or aborted
         }
-        throw err;
+        throw err instanceof EventError ? err : (tx.error ?? err);
       }
     });
   }
@@ -165,7 +193,12 @@ export async function openIndexedDbVault(opts: IndexedDbVaultOptions): Promise<L
       }
       return withDb(callOpts?.signal, async (db) => (await db.get("payloads", toHex(digest)))?.payload);
     },
-    head: (callOpts) => withDb(callOpts?.signal, async (db) => ((await db.get("meta", "head")) as number | undefined) ?? 0),
+    head: (callOpts) =>
+      withDb(callOpts?.signal, async (db) => {
+        const head = ((await db.get("meta", "head")) as number | undefined) ?? 0;
+        knownHead = Math.max(knownHead, head);
+        return head;
+      }),
     read,
     async close() {
       conn.close();

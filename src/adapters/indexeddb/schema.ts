@@ -35,15 +35,15 @@ export type VaultDb = IDBPDatabase<VaultSchema>;
 type UpgradeTx = IDBPTransaction<VaultSchema, StoreNames<VaultSchema>[], "versionchange">;
 
 /** The layout this code writes; {@link upgrade} brings any earlier one here. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Each step takes the database from version i to i+1, so a database of any earlier version is
  * upgraded in one `versionchange` transaction, keeping its data.
  *
  * - v1: `events` (key seq; unique index id; index kind), `payloads` (key digest), `meta` (head).
- * - v2: indexes on intent and timestamp, for queries by intent and by time; the sync engine's
- *   `outbox`, `dead` (dead letters) and `acks` (remote seqs) stores.
+ * - v2: indexes on intent and timestamp, for queries by intent and by time.
+ * - v3: the sync engine's `outbox`, `dead` (dead letters) and `acks` (remote seqs) stores.
  */
 const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
   (db) => {
@@ -57,6 +57,8 @@ const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
     const events = tx.objectStore("events");
     events.createIndex("intent", "intent");
     events.createIndex("ts", "ts");
+  },
+  (db) => {
     db.createObjectStore("outbox", { keyPath: "seq" });
     db.createObjectStore("dead", { keyPath: "seq" });
     db.createObjectStore("acks", { keyPath: "id" });

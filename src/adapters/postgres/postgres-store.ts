@@ -6,6 +6,7 @@ import {
   type CommitResult,
   createSubscriberQueue,
   DIGEST_BYTES,
+  encodeParentRefs,
   equalBytes,
   ErrorCode,
   type Event,
@@ -24,7 +25,7 @@ import {
 } from "../../core/index.js";
 import { createHeadWatcher } from "./head-watcher.js";
 import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
-import { bytes, EVENT_COLUMNS, encodeParents, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
+import { bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
 import type { SqlClient } from "./sql-client.js";
 import { fromSqlError } from "./sql-errors.js";
 
@@ -131,7 +132,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         opts.allowMissingParents ?? false,
         unique.map((e) => e.header.id),
         unique.map((e) => e.header.digest),
-        unique.map((e) => encodeParents(e.header.parents)),
+        unique.map((e) => encodeParentRefs(e.header.parents)),
         unique.map((e) => e.header.kind),
         unique.map((e) => e.header.intent),
         unique.map((e) => e.header.timestamp),

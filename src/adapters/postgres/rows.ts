@@ -1,4 +1,4 @@
-import { DIGEST_BYTES, type EventHeader, type EventRef, kindFilter, type StoredEvent, uuidFromBytes, uuidToBytes } from "../../core/index.js";
+import { decodeParentRefs, type EventHeader, kindFilter, type StoredEvent } from "../../core/index.js";
 
 /** The columns every event query selects, in the order {@link rowToEvent} expects. */
 export const EVENT_COLUMNS = "seq, id, digest, parents, kind, intent, ts, payload";
@@ -9,28 +9,10 @@ export function bytes(x: unknown): Uint8Array {
   return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** Parents as stored: each one's 16 id bytes then its 32 digest bytes, in the event's order. */
-export function encodeParents(parents: readonly EventRef[]): Uint8Array {
-  const out = new Uint8Array(parents.length * 48);
-  parents.forEach((p, i) => {
-    out.set(uuidToBytes(p.id), i * 48);
-    out.set(p.digest, i * 48 + 16);
-  });
-  return out;
-}
-
-function decodeParents(b: Uint8Array): EventRef[] {
-  const out: EventRef[] = [];
-  for (let o = 0; o + 48 <= b.length; o += 48) {
-    out.push({ id: uuidFromBytes(b.subarray(o, o + 16)), digest: b.slice(o + 16, o + 16 + DIGEST_BYTES) });
-  }
-  return out;
-}
-
 export function rowToHeader(r: Record<string, unknown>): EventHeader {
   return {
     id: r.id as string,
-    parents: decodeParents(bytes(r.parents)),
+    parents: decodeParentRefs(bytes(r.parents)),
     timestamp: Number(r.ts),
     digest: bytes(r.digest),
     intent: r.intent as string,

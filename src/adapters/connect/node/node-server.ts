@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import { setMaxListeners } from "node:events";
 import * as net from "node:net";
 import { Duplex } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -13,6 +14,8 @@ export interface NodeServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /** Accept and send gzip/brotli (default false: payloads rarely compress, the CPU is better spent). */
+  compression?: boolean;
 }
 
 /** A running server. */
@@ -39,7 +42,14 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
   const { handler } = opts;
   // Aborted first on close: open streams end with "unavailable", which clients retry.
   const shutdown = new AbortController();
-  const connect = connectNodeAdapter({ routes: handler.routes, shutdownSignal: shutdown.signal });
+  setMaxListeners(0, shutdown.signal); // Connect adds one listener per request in flight
+  // No compression by default: event payloads are mostly incompressible, and gzip on every
+  // Subscribe page halves the stream rate; `compression: true` turns it on for slow links.
+  const connect = connectNodeAdapter({
+    routes: handler.routes,
+    shutdownSignal: shutdown.signal,
+    ...(opts.compression ? {} : { acceptCompression: [] }),
+  });
   const serve = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const origin = typeof req.headers.origin === "string" ? req.headers.origin : null;
     const preflight = req.method === "OPTIONS";
@@ -59,7 +69,9 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
+  // Nagle's algorithm against delayed ACKs costs ~40 ms per exchange; http2 cannot set this
+  // itself on the replay stream it gets.
+  const server = net.createServer({ noDelay: true }, (sock) => {
     sockets.add(sock);
     sock.once("close", () => sockets.delete(sock));
     let head = Buffer.alloc(0);
