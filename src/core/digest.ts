@@ -1,13 +1,12 @@
 import { compareBytes, isBytes } from "./bytes.js";
-import { ErrorCode, EventError } from "./errors.js";
+import { checkHeader, DIGEST_BYTES, invalid } from "./header-check.js";
 import { type Hasher, nobleHasher } from "./hasher.js";
 import { type EventRef, NIL_INTENT } from "./types.js";
-import { isUuid, writeUuid } from "./uuid.js";
+import { writeUuid } from "./uuid.js";
 
 /** The domain tag that opens the material of causal digest v1. */
 export const DIGEST_DOMAIN_TAG = "toka-events/event/v1";
-/** Byte length of every digest. */
-export const DIGEST_BYTES = 32;
+export { DIGEST_BYTES };
 
 const TAG = new TextEncoder().encode(DIGEST_DOMAIN_TAG);
 const utf8 = new TextEncoder();
@@ -82,33 +81,19 @@ export function legacyCausalHash(payload: Uint8Array, parentDigests: readonly Ui
 /** Throws `invalid_argument` for fields that causal digest v1 cannot encode. */
 function checkFields(f: DigestFields, payload: Uint8Array): void {
   if (typeof f !== "object" || f === null) throw invalid("digest fields must be an object");
-  const { id, kind, intent, timestamp, parents } = f;
-  if (!isUuid(id)) throw invalid(`id must be a lowercase canonical UUID, got ${show(id)}`);
-  if (!isUuid(intent)) throw invalid(`intent must be a lowercase canonical UUID, got ${show(intent)}`, id);
-  if (typeof kind !== "string") throw invalid("kind must be a string", id);
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw invalid(`timestamp must be a non-negative integer of ms, got ${show(timestamp)}`, id);
-  }
-  if (!Array.isArray(parents)) throw invalid("parents must be an array", id);
-  if (!isBytes(payload)) throw invalid("payload must be a Uint8Array", id);
-  for (const p of parents) {
-    if (typeof p !== "object" || p === null || !isUuid(p.id)) throw invalid("every parent needs a lowercase canonical UUID id", id);
-    if (!isBytes(p.digest) || p.digest.length !== DIGEST_BYTES) {
-      throw invalid(`parent ${p.id} needs a ${DIGEST_BYTES}-byte digest`, id);
-    }
-  }
+  checkHeader(f, payload, false);
   // A UTF-16 unit is at most 3 UTF-8 bytes: only very long kinds need encoding to check.
-  if (kind.length > 0x5555 && utf8.encode(kind).length > 0xffff) throw invalid("kind is longer than 65535 bytes", id);
+  if (f.kind.length > 0x5555 && utf8.encode(f.kind).length > 0xffff) throw invalid("kind is longer than 65535 bytes", f.id);
 }
+
+// Reused for material that is hashed at once and never handed out: hashing is synchronous, so
+// no two users can overlap, and it spares an allocation per event.
+let scratch = new Uint8Array(1024);
 
 /**
  * The material before the payload bytes (header fields, sorted parents, payload length), followed
  * by the payload itself when `inline`.
  */
-// Reused for material that is hashed at once and never handed out: hashing is synchronous, so
-// no two users can overlap, and it spares an allocation per event.
-let scratch = new Uint8Array(1024);
-
 function encodePrefix(
   f: DigestFields,
   payload: Uint8Array,
@@ -194,12 +179,4 @@ function writeU64(out: Uint8Array, o: number, v: number): number {
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
-}
-
-function invalid(message: string, id?: string): EventError {
-  return new EventError(ErrorCode.invalid_argument, id ? `event ${id}: ${message}` : message, id ? { details: { id } } : {});
-}
-
-function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v.slice(0, 64)) : typeof v === "number" ? String(v) : typeof v;
 }
