@@ -23,14 +23,25 @@ export interface WebTransportOptions {
  */
 export function createWebTransport(opts: WebTransportOptions): Transport {
   const base = opts.fetch;
+  let refused: boolean | undefined; // probed once per transport, on first use
   const fetch: typeof globalThis.fetch = (input, init) => {
     const f = base ?? globalThis.fetch;
-    return f(input, init?.redirect === "error" && isWorkerd() ? { ...init, redirect: "manual" } : init);
+    if (init?.redirect === "error" && (refused ??= refusesRedirectError())) init = { ...init, redirect: "manual" };
+    return f(input, init);
   };
   const common = { baseUrl: opts.baseUrl, fetch, useBinaryFormat: opts.useBinaryFormat ?? true };
   return opts.protocol === "grpc-web" ? createGrpcWebTransport(common) : createConnectTransport(common);
 }
 
-function isWorkerd(): boolean {
-  return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
+/**
+ * True where a Request with `redirect: "error"` is refused (workerd throws "Invalid redirect
+ * value"). Asking the runtime itself also covers Workers without `navigator`; it does no I/O.
+ */
+function refusesRedirectError(): boolean {
+  try {
+    new Request("http://localhost/", { redirect: "error" });
+    return false;
+  } catch {
+    return true;
+  }
 }
