@@ -138,6 +138,19 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
           }
           open.set(p.id, count + 1);
           subscriptions++;
+          // Released when the stream ends or the client goes: a stream stuck in a write to a dead
+          // connection may never resume to run `finally`, and must not hold its slot forever.
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            ctx.signal.removeEventListener("abort", release);
+            subscriptions--;
+            const n = open.get(p.id)! - 1;
+            if (n === 0) open.delete(p.id);
+            else open.set(p.id, n);
+          };
+          ctx.signal.addEventListener("abort", release, { once: true });
           try {
             const sub = store.subscribe({
               kinds,
@@ -155,10 +168,7 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
           } catch (err) {
             throw report(err);
           } finally {
-            subscriptions--;
-            const n = open.get(p.id)! - 1;
-            if (n === 0) open.delete(p.id);
-            else open.set(p.id, n);
+            release();
           }
         },
         getHeader: guard(async (req, ctx) => {
