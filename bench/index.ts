@@ -7,12 +7,18 @@ import { cpus } from "node:os";
 import { runConnect } from "./connect.js";
 import { runCore } from "./core.js";
 import { DEFAULT_BUDGET } from "./harness.js";
+import { runIndexedDb } from "./indexeddb.js";
 import { runMemory } from "./memory.js";
+import { runPostgres } from "./postgres.js";
+import { runRuntime } from "./runtime.js";
 
 const GROUPS: Record<string, () => Promise<void>> = {
   core: runCore,
   memory: runMemory,
   connect: runConnect,
+  postgres: runPostgres,
+  indexeddb: runIndexedDb,
+  runtime: runRuntime,
 };
 
 const wanted = process.argv.slice(2);

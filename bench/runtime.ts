@@ -1,0 +1,228 @@
+/**
+ * The sync runtime, as an app uses it (the built package, imported by name):
+ * - runtime.commit against the bare vault commit of a createEvent-built event, over a memory vault
+ *   in Node and over an IndexedDB vault in Chromium (bench/pages/runtime-cases.ts), local only and
+ *   with an unreachable remote (so each commit also enqueues its outbox entry);
+ * - end-to-end sync client → server → client on loopback: `toka-events serve` in a child process
+ *   on PGlite and on PostgreSQL; runtime A (memory vault + createRemoteStore) commits, runtime B
+ *   (memory vault + bus + createRemoteStore) pulls. Throughput: N events committed on A, timed
+ *   until B's remote cursor covers them. Latency: A commits at a paced 1,000 events/s; each event
+ *   is timed from the start of runtime.commit to its arrival at a subscriber of the server
+ *   (createRemoteStore.subscribe) and at a subscriber of runtime B (runtime.subscribe).
+ */
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { type EventStore, type Subscription } from "toka-events";
+import { createRemoteStore, createWebTransport } from "toka-events/adapters/connect/client";
+import { createMemoryBus, createMemoryVault } from "toka-events/adapters/memory";
+import { createEventRuntime, type EventRuntime } from "toka-events/runtime";
+import { startPostgres } from "../test/support/postgres-server.js";
+import { DEFAULT_BUDGET, measureAll, pick, printTable, ratio } from "./harness.js";
+import { callPage, openBenchPage } from "./indexeddb.js";
+import { bareName, PAYLOAD_BYTES, runtimeCommitCases, runtimeName } from "./pages/runtime-cases.js";
+import type { RuntimeBenchApi } from "./pages/runtime.page.js";
+import {
+  cpuMeter,
+  freshDatabase,
+  latencyLine,
+  paced,
+  quantile,
+  type ServeProcess,
+  sleep,
+  startServe,
+  tmpDir,
+  untilCaughtUp,
+} from "./postgres.js";
+
+const COMMIT_RATIO_TARGET = 0.7;
+const SYNC_EVENTS = 20_000;
+const SYNC_TARGET = 20_000; // events/s
+const LATENCY_RATE = 1_000; // events/s
+const LATENCY_MS = 5_000;
+const LATENCY_P99_TARGET = 100; // ms
+
+/** Resolves once `pred()` holds (checked every millisecond); false after `timeoutMs`. */
+async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) return false;
+    await sleep(1);
+  }
+  return true;
+}
+
+/** A 256 B payload whose first 4 bytes carry `i`, so a receiver can tell which commit it was. */
+function payloadFor(i: number): Uint8Array {
+  const p = crypto.getRandomValues(new Uint8Array(PAYLOAD_BYTES));
+  new DataView(p.buffer).setUint32(0, i);
+  return p;
+}
+const indexOf = (payload: Uint8Array) => new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0);
+
+function commitRatios(results: Awaited<ReturnType<typeof measureAll>>, label: string): void {
+  for (const outbox of [false, true]) {
+    ratio(
+      `${label}: runtime.commit / bare vault.commit, ${outbox ? "outbox" : "local only"}`,
+      pick(results, runtimeName(label, outbox)) / pick(results, bareName(label, outbox)),
+      COMMIT_RATIO_TARGET,
+    );
+  }
+}
+
+/** Sync through one server: throughput of a burst, then latency at a paced rate. */
+async function syncThrough(title: string, storeSpec: string, server: ServeProcess, serverPids: Record<string, number>): Promise<void> {
+  const transport = () => createWebTransport({ baseUrl: server.url });
+  const remotes: EventStore[] = [];
+  const remote = () => {
+    const r = createRemoteStore({ transport: transport() });
+    remotes.push(r);
+    return r;
+  };
+  const vaultB = createMemoryVault();
+  const a = createEventRuntime({ vault: createMemoryVault(), remote: remote() });
+  const b = createEventRuntime({ vault: vaultB, bus: createMemoryBus(), remote: remote() });
+  const runtimes: EventRuntime[] = [a, b];
+  const subs: Subscription[] = [];
+  try {
+    if (!(await until(() => a.status().caughtUp && b.status().caughtUp, 20_000))) throw new Error("runtimes did not catch up");
+    console.log(`\n## runtime: end-to-end sync through ${title}\n`);
+    console.log(
+      "  A, B: createEventRuntime({ vault: createMemoryVault(), remote: createRemoteStore(createWebTransport) }), B also with a memory bus;\n" +
+        `  server: node dist/cli.js serve --port 0 --store ${storeSpec} (a child process; fresh store)`,
+    );
+
+    // Throughput: a burst of SYNC_EVENTS commits on A.
+    const before = b.status().cursors.remote;
+    const cpu = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
+    const t0 = performance.now();
+    for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloadFor(i));
+    const committed = performance.now() - t0;
+    const pushedOk = await until(() => a.status().pending === 0, 60_000);
+    const pushed = performance.now() - t0;
+    const pulledOk = await until(() => b.status().cursors.remote >= before + SYNC_EVENTS, 60_000);
+    const pulled = performance.now() - t0;
+    const cpuLine = cpu();
+    const k = (ms: number) => `${((SYNC_EVENTS / ms) * 1000 / 1000).toFixed(1)}k events/s`;
+    console.log(
+      `\n  ${SYNC_EVENTS / 1000}k runtime.commit on A: ${committed.toFixed(0)} ms; A's outbox empty after ${pushed.toFixed(0)} ms (${k(pushed)})` +
+        `${pushedOk ? "" : " (timed out)"}; B pulled all after ${pulled.toFixed(0)} ms${pulledOk ? "" : " (timed out)"}\n  ${cpuLine}`,
+    );
+    const bm = b.metrics();
+    const am = a.metrics();
+    const h = (m: ReturnType<EventRuntime["metrics"]>, name: string) => m.histograms[name];
+    const push = h(am, "toka.runtime.push.duration");
+    if (push) console.log(`  A: ${push.count} pushes, p50 ${push.p50.toFixed(1)} ms, max ${push.max.toFixed(1)} ms; B pulled ${bm.counters["toka.runtime.events.pulled"] ?? 0} events`);
+    console.log();
+    ratio(`${title}: sync A → server → B / ${SYNC_TARGET / 1000}k events/s`, pulledOk ? SYNC_EVENTS / pulled / (SYNC_TARGET / 1000) : 0, 1);
+
+    // Latency at a paced rate.
+    const probe = remote();
+    const serverSub = probe.subscribe({ after: await probe.head() });
+    subs.push(serverSub);
+    await untilCaughtUp(serverSub);
+    const bSub = b.subscribe({ after: await vaultB.head() });
+    subs.push(bSub);
+    await untilCaughtUp(bSub);
+    const total = (LATENCY_RATE * LATENCY_MS) / 1000;
+    const started = new Float64Array(total);
+    const lat = { server: [] as number[], b: [] as number[] };
+    const listen = (sub: Subscription, into: number[]) =>
+      (async () => {
+        for await (const m of sub) {
+          if (m.type !== "event" || m.event.header.kind !== "bench.latency") continue;
+          into.push(performance.now() - started[indexOf(m.event.payload)]!);
+        }
+      })().catch(() => {});
+    const loops = [listen(serverSub, lat.server), listen(bSub, lat.b)];
+    const commitMs: number[] = [];
+    const cpu2 = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
+    await paced(LATENCY_RATE, LATENCY_MS, async (i) => {
+      started[i] = performance.now();
+      await a.commit("bench.latency", payloadFor(i));
+      commitMs.push(performance.now() - started[i]!);
+    });
+    const cpuLine2 = cpu2();
+    await until(() => lat.server.length >= total && lat.b.length >= total, 5_000);
+    for (const s of subs) s.close();
+    await Promise.all(loops);
+    console.log(`\n  ${LATENCY_RATE} runtime.commit/s on A for ${LATENCY_MS / 1000} s, one event each; ${cpuLine2}`);
+    console.log(latencyLine("runtime.commit on A (start → resolved)", commitMs));
+    console.log(latencyLine("A commit start → server subscriber (remote store)", lat.server, total));
+    console.log(latencyLine("A commit start → runtime B's subscriber", lat.b, total));
+    console.log();
+    const p99 = (l: number[]) => (l.length < total ? Infinity : quantile([...l].sort((x, y) => x - y), 0.99));
+    ratio(`${title}: p99 A → server subscriber: ${LATENCY_P99_TARGET} ms / measured`, LATENCY_P99_TARGET / p99(lat.server), 1);
+    ratio(`${title}: p99 A → B's subscriber: ${LATENCY_P99_TARGET} ms / measured`, LATENCY_P99_TARGET / p99(lat.b), 1);
+  } finally {
+    for (const s of subs) s.close();
+    await Promise.allSettled(runtimes.map((r) => r.close()));
+    await Promise.allSettled(remotes.map((r) => r.close()));
+  }
+}
+
+export async function runRuntime(): Promise<void> {
+  const started = performance.now();
+  const load = () => loadavg()[0]!.toFixed(1);
+  const loadAtStart = load();
+  console.log(
+    [
+      "",
+      `runtime: the built package (toka-events/runtime); ${PAYLOAD_BYTES} B payloads; one event per runtime.commit`,
+      "  runtime.commit, local only             createEventRuntime({ vault }) — no remote, no bus",
+      "  runtime.commit, remote offline         createEventRuntime({ vault, remote }) with a remote nobody serves: commits enqueue outbox entries",
+      "  vault.commit([createEvent(…)])         the bare vault: createEvent, then commit (with { outbox: true } for the outbox pair)",
+    ].join("\n"),
+  );
+
+  // runtime.commit vs the bare vault: memory vault in Node.
+  const node = await runtimeCommitCases("memory", async () => createMemoryVault(), 100);
+  try {
+    const results = await measureAll(node.cases, DEFAULT_BUDGET);
+    printTable("runtime: commit throughput, memory vault (Node; 100 commits per call)", "events", results);
+    console.log();
+    commitRatios(results, "memory");
+  } finally {
+    await node.close();
+  }
+
+  // The same over an IndexedDB vault in Chromium.
+  const bench = await openBenchPage(fileURLToPath(new URL("./pages/runtime.page.ts", import.meta.url)), "tokaBench");
+  try {
+    const results = await callPage<RuntimeBenchApi, "commitThroughput">(bench.page, "tokaBench", "commitThroughput", "IndexedDB", 5, DEFAULT_BUDGET);
+    printTable(`runtime: commit throughput, IndexedDB vault (${bench.userAgent.replace(/.*(Chrome\/\S+).*/, "$1")} headless; 5 commits per call)`, "events", results);
+    console.log();
+    commitRatios(results, "IndexedDB");
+  } finally {
+    await bench.close();
+  }
+
+  // End-to-end sync: serve on PGlite.
+  const liteDir = tmpDir("bench-serve-pglite-");
+  let lite: ServeProcess | undefined;
+  try {
+    const t0 = performance.now();
+    lite = await startServe(`pglite:${liteDir}/data`);
+    console.log(`\nserve --store pglite:<fresh dir in .tmp> started in ${((performance.now() - t0) / 1000).toFixed(1)} s (PGlite cold start)`);
+    await syncThrough("serve on PGlite", "pglite:<fresh dir in .tmp>", lite, { server: lite.pid });
+  } finally {
+    await lite?.stop();
+    (await import("node:fs")).rmSync(liteDir, { recursive: true, force: true });
+  }
+
+  // End-to-end sync: serve on PostgreSQL.
+  const pgServer = await startPostgres();
+  let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+  let pgServe: ServeProcess | undefined;
+  try {
+    db = await freshDatabase(pgServer.url, "toka_bench_runtime");
+    pgServe = await startServe(db.url);
+    await syncThrough("serve on PostgreSQL", "postgres://…/<fresh database>", pgServe, { server: pgServe.pid });
+  } finally {
+    await pgServe?.stop();
+    await db?.drop().catch(() => {});
+    await pgServer.stop();
+  }
+
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`\nruntime group: ${secs} s; 1-min load average ${loadAtStart} at the start, ${load()} at the end, on ${cpus().length} CPUs`);
+}
