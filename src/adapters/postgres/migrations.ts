@@ -9,7 +9,7 @@ export interface SchemaOptions {
 }
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The NOTIFY channel of a schema's logs: `toka_events[_<schema>]`, shortened with a hash of the
@@ -36,6 +36,9 @@ export function qualifier(opts: SchemaOptions): string {
 /**
  * Each migration is one statement (a DO block), so it applies whole or not at all, and takes a
  * transaction-scoped advisory lock so concurrent `migrate` calls from several servers serialise.
+ *
+ * - v1: the tables.
+ * - v2: the commit function (replacing an earlier body, where there is one).
  */
 function migrations(q: string): string[] {
   const lock = `PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:migrate', 0));`;
@@ -59,7 +62,25 @@ function migrations(q: string): string[] {
       CREATE INDEX toka_events_digest ON ${q}toka_events (tenant, digest);
       CREATE INDEX toka_events_kind ON ${q}toka_events (tenant, kind, seq);
       CREATE TABLE ${q}toka_heads (tenant text PRIMARY KEY, head bigint NOT NULL);
-      CREATE FUNCTION ${q}toka_commit(
+      INSERT INTO ${q}toka_migrations (version) VALUES (1);
+    END $migration$`,
+    `DO $migration$ BEGIN
+      ${lock}
+      IF EXISTS (SELECT 1 FROM ${q}toka_migrations WHERE version = 2) THEN RETURN; END IF;
+      ${commitFunction(q)}
+      INSERT INTO ${q}toka_migrations (version) VALUES (2);
+    END $migration$`,
+  ];
+}
+
+/**
+ * `toka_commit`: the commit rules of every vault, set-based, in one statement. The batch's
+ * stored rows are found once through the unique index on (tenant, id); every later check works
+ * on those arrays, so no statement joins the batch against the whole tenant (a plan the planner
+ * picks for tables without statistics, which made commits grow with the log).
+ */
+function commitFunction(q: string): string {
+  return `CREATE OR REPLACE FUNCTION ${q}toka_commit(
         p_tenant text, p_channel text, p_allow_missing boolean,
         p_ids uuid[], p_digests bytea[], p_parents bytea[], p_kinds text[], p_intents uuid[],
         p_ts bigint[], p_payloads bytea[],
@@ -68,6 +89,8 @@ function migrations(q: string): string[] {
       DECLARE
         v_head bigint;
         v_known uuid[];
+        v_known_seqs bigint[];
+        v_known_digests bytea[];
         v_bad record;
         v_new bigint;
       BEGIN
@@ -77,44 +100,46 @@ function migrations(q: string): string[] {
         SELECT h.head INTO v_head FROM ${q}toka_heads h WHERE h.tenant = p_tenant;
         v_head := coalesce(v_head, 0);
 
-        SELECT b.id INTO v_bad FROM unnest(p_ids, p_digests) WITH ORDINALITY AS b(id, digest, i)
-          JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = b.id
-          WHERE e.digest <> b.digest ORDER BY b.i LIMIT 1;
-        IF FOUND THEN
-          RAISE EXCEPTION 'event % already exists with a different digest', v_bad.id USING ERRCODE = 'TK003';
+        SELECT coalesce(array_agg(e.id), '{}'), coalesce(array_agg(e.seq), '{}'), coalesce(array_agg(e.digest), '{}')
+          INTO v_known, v_known_seqs, v_known_digests
+          FROM ${q}toka_events e WHERE e.tenant = p_tenant AND e.id = ANY (p_ids);
+
+        IF cardinality(v_known) > 0 THEN
+          SELECT b.id INTO v_bad FROM unnest(p_ids, p_digests) WITH ORDINALITY AS b(id, digest, i)
+            JOIN unnest(v_known, v_known_digests) AS k(id, digest) ON k.id = b.id
+            WHERE k.digest <> b.digest ORDER BY b.i LIMIT 1;
+          IF FOUND THEN
+            RAISE EXCEPTION 'event % already exists with a different digest', v_bad.id USING ERRCODE = 'TK003';
+          END IF;
         END IF;
-        SELECT coalesce(array_agg(e.id), '{}') INTO v_known FROM ${q}toka_events e
-          WHERE e.tenant = p_tenant AND e.id = ANY (p_ids);
 
         -- Parents of new events: stored, or new earlier in this batch, with the digest named.
-        WITH b AS (
-          SELECT x.id, x.digest, x.i FROM unnest(p_ids, p_digests) WITH ORDINALITY AS x(id, digest, i)
-          WHERE NOT x.id = ANY (v_known)
-        )
-        SELECT c.id AS child, p.pid, (coalesce(e.digest, eb.digest) IS NULL) AS missing INTO v_bad
-          FROM unnest(p_parent_of, p_parent_ids, p_parent_digests) AS p(child, pid, pdigest)
-          JOIN b c ON c.i = p.child
-          LEFT JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = p.pid
-          LEFT JOIN b eb ON eb.id = p.pid AND eb.i < p.child
-          WHERE (coalesce(e.digest, eb.digest) IS NULL AND NOT p_allow_missing)
-             OR coalesce(e.digest, eb.digest) <> p.pdigest
-          ORDER BY p.child LIMIT 1;
-        IF FOUND THEN
-          IF v_bad.missing THEN
-            RAISE EXCEPTION 'event %: unknown parent %', v_bad.child, v_bad.pid USING ERRCODE = 'TK001';
+        IF cardinality(p_parent_of) > 0 THEN
+          WITH b AS (
+            SELECT x.id, x.digest, x.i FROM unnest(p_ids, p_digests) WITH ORDINALITY AS x(id, digest, i)
+            WHERE NOT x.id = ANY (v_known)
+          )
+          SELECT c.id AS child, p.pid, (coalesce(e.digest, eb.digest) IS NULL) AS missing INTO v_bad
+            FROM unnest(p_parent_of, p_parent_ids, p_parent_digests) AS p(child, pid, pdigest)
+            JOIN b c ON c.i = p.child
+            LEFT JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = p.pid AND e.id = ANY (p_parent_ids)
+            LEFT JOIN b eb ON eb.id = p.pid AND eb.i < p.child
+            WHERE (coalesce(e.digest, eb.digest) IS NULL AND NOT p_allow_missing)
+               OR coalesce(e.digest, eb.digest) <> p.pdigest
+            ORDER BY p.child LIMIT 1;
+          IF FOUND THEN
+            IF v_bad.missing THEN
+              RAISE EXCEPTION 'event %: unknown parent %', v_bad.child, v_bad.pid USING ERRCODE = 'TK001';
+            END IF;
+            RAISE EXCEPTION 'event %: parent % has a different digest than the event names', v_bad.child, v_bad.pid
+              USING ERRCODE = 'TK002';
           END IF;
-          RAISE EXCEPTION 'event %: parent % has a different digest than the event names', v_bad.child, v_bad.pid
-            USING ERRCODE = 'TK002';
         END IF;
 
-        WITH b AS (
-          SELECT x.i, v_head + row_number() OVER (ORDER BY x.i) AS seq
-          FROM unnest(p_ids) WITH ORDINALITY AS x(id, i) WHERE NOT x.id = ANY (v_known)
-        )
         INSERT INTO ${q}toka_events (tenant, seq, id, digest, parents, kind, intent, ts, payload)
-          SELECT p_tenant, b.seq, p_ids[b.i], p_digests[b.i], p_parents[b.i], p_kinds[b.i], p_intents[b.i],
-                 p_ts[b.i], p_payloads[b.i]
-          FROM b ORDER BY b.i;
+          SELECT p_tenant, v_head + row_number() OVER (ORDER BY x.i), x.id, p_digests[x.i], p_parents[x.i],
+                 p_kinds[x.i], p_intents[x.i], p_ts[x.i], p_payloads[x.i]
+          FROM unnest(p_ids) WITH ORDINALITY AS x(id, i) WHERE NOT x.id = ANY (v_known) ORDER BY x.i;
         GET DIAGNOSTICS v_new = ROW_COUNT;
         IF v_new > 0 THEN
           INSERT INTO ${q}toka_heads AS h (tenant, head) VALUES (p_tenant, v_head + v_new)
@@ -122,14 +147,18 @@ function migrations(q: string): string[] {
           PERFORM pg_notify(p_channel, p_tenant || ':' || (v_head + v_new));
         END IF;
 
-        RETURN QUERY SELECT x.id, e.seq, NOT x.id = ANY (v_known)
+        RETURN QUERY
+          WITH n AS (
+            SELECT x.i, v_head + row_number() OVER (ORDER BY x.i) AS seq
+            FROM unnest(p_ids) WITH ORDINALITY AS x(id, i) WHERE NOT x.id = ANY (v_known)
+          )
+          SELECT x.id, coalesce(n.seq, k.seq), n.seq IS NOT NULL
           FROM unnest(p_ids) WITH ORDINALITY AS x(id, i)
-          JOIN ${q}toka_events e ON e.tenant = p_tenant AND e.id = x.id ORDER BY x.i;
+          LEFT JOIN n ON n.i = x.i
+          LEFT JOIN unnest(v_known, v_known_seqs) AS k(id, seq) ON k.id = x.id
+          ORDER BY x.i;
       END
-      $fn$;
-      INSERT INTO ${q}toka_migrations (version) VALUES (1);
-    END $migration$`,
-  ];
+      $fn$;`;
 }
 
 /**

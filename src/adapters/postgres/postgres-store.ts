@@ -94,6 +94,15 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     return rows.map(rowToEvent);
   }
 
+  /**
+   * The highest seq a page of `n` rows after `cursor` can reach. Seqs are gap-free, so without a
+   * kind filter that is `cursor + n`: the bound keeps every page an index range scan, even when
+   * the planner has no statistics yet and would otherwise sort the whole rest of the log.
+   */
+  function bound(cursor: number, n: number, kinds: string[] | undefined): number {
+    return kinds?.length && !kinds.includes("*") ? Number.MAX_SAFE_INTEGER : cursor + n;
+  }
+
   async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     throwIfAborted(callOpts?.signal);
@@ -160,7 +169,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     let left = limit;
     while (left > 0) {
       const want = Math.min(left, pageSize);
-      const rows = await page(cursor, Number.MAX_SAFE_INTEGER, readOpts.kinds, want, readOpts.signal);
+      const rows = await page(cursor, bound(cursor, want, readOpts.kinds), readOpts.kinds, want, readOpts.signal);
       for (const e of rows) yield e;
       if (rows.length < want) return;
       left -= rows.length;
@@ -215,12 +224,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         try {
           const upTo = await head({ signal: stop.signal });
           while (cursor < upTo && !queue.closed) {
-            const rows = await page(cursor, upTo, subOpts.kinds, pageSize, stop.signal);
+            const to = Math.min(upTo, bound(cursor, pageSize, subOpts.kinds));
+            const rows = await page(cursor, to, subOpts.kinds, pageSize, stop.signal);
             for (const event of rows) {
               const r = queue.push({ type: "event", event });
               if (r) await r;
             }
-            cursor = rows.length < pageSize ? upTo : rows[rows.length - 1]!.seq;
+            cursor = rows.length < pageSize ? to : rows[rows.length - 1]!.seq;
           }
         } catch (err) {
           // The database went away: the subscription waits for the next poll and carries on.
