@@ -20,7 +20,7 @@ export interface EventStoreParts {
 
 /**
  * Joins a vault and a bus into an {@link EventStore}: commits persist, then publish what was
- * newly stored; subscriptions are {@link subscribeWithHistory}.
+ * newly stored; subscriptions are {@link subscribeWithHistory}; `close()` closes both.
  *
  * @example
  * const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
@@ -43,6 +43,10 @@ export function createEventStore({ vault, bus }: EventStoreParts): EventStore {
     read: (opts) => vault.read(opts),
     head: (opts) => vault.head(opts),
     subscribe: (opts) => subscribeWithHistory(vault, bus, opts),
-    close: () => vault.close(),
+    async close() {
+      // A bus that can be closed ends its subscriptions with the store.
+      (bus as { close?: () => void }).close?.();
+      await vault.close();
+    },
   };
 }

@@ -29,6 +29,8 @@ export async function runPusher(ctx: SyncContext, batch: BatchOptions): Promise<
     try {
       if (!ctx.isLeader()) {
         await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
+        // The leader's acks are not announced to followers: re-count what is still pending.
+        if (!ctx.signal.aborted) await ctx.refreshPending();
         continue;
       }
       let events = await ctx.vault.outbox({ limit: isolate > 0 ? 1 : maxEvents });
