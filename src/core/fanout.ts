@@ -1,6 +1,5 @@
 import { ErrorCode, EventError } from "./errors.js";
-import { kindFilter } from "./kind.js";
-import { checkQueueOptions, createSubscriberQueue, type SubscriberQueue } from "./subscriber-queue.js";
+import { checkSubscribeOptions, createSubscriberQueue, type SubscriberQueue } from "./subscriber-queue.js";
 import type { BusMessage, EventBus, StoredEvent, SubscribeOptions, Subscription } from "./types.js";
 
 /** An in-process {@link EventBus} that can be closed. */
@@ -60,13 +59,7 @@ export function createFanout(): Fanout {
 
   function subscribe(opts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "bus is closed");
-    const filter = kindFilter(opts.kinds);
-    const matches = !opts.kinds || opts.kinds.length === 0 || opts.kinds.includes("*") ? undefined : filter;
-    const { bufferSize, overflow } = checkQueueOptions(opts);
-    const after = opts.after ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0) {
-      throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
-    }
+    const { matches, bufferSize, overflow, after } = checkSubscribeOptions(opts);
     let sub: Subscriber | undefined;
     const queue = createSubscriberQueue({
       bufferSize,

@@ -33,6 +33,7 @@ export { type Hasher, type HashState, nobleHasher } from "./hasher.js";
 export { assertKind, baseKind, isValidKind, isValidKindPattern, kindFilter, MAX_KIND_BYTES, matchKind } from "./kind.js";
 export {
   checkQueueOptions,
+  checkSubscribeOptions,
   createSubscriberQueue,
   DEFAULT_BUFFER_SIZE,
   type SubscriberQueue,

@@ -1,6 +1,5 @@
-import { ErrorCode, EventError } from "./errors.js";
-import { kindFilter } from "./kind.js";
-import { checkQueueOptions, createSubscriberQueue } from "./subscriber-queue.js";
+import { EventError } from "./errors.js";
+import { checkSubscribeOptions, createSubscriberQueue } from "./subscriber-queue.js";
 import type { EventBus, QueryApi, StoredEvent, SubscribeOptions, Subscription } from "./types.js";
 
 /**
@@ -23,12 +22,9 @@ export function subscribeWithHistory(
   bus: EventBus,
   opts: SubscribeOptions = {},
 ): Subscription {
-  const matches = kindFilter(opts.kinds);
-  const { bufferSize, overflow } = checkQueueOptions(opts);
-  const after = opts.after ?? 0;
-  if (!Number.isSafeInteger(after) || after < 0) {
-    throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
-  }
+  const checked = checkSubscribeOptions(opts);
+  const { bufferSize, overflow, after } = checked;
+  const matches = checked.matches ?? (() => true);
   const stop = new AbortController();
   const out = createSubscriberQueue({
     bufferSize,

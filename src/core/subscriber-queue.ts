@@ -1,5 +1,6 @@
 import { ErrorCode, EventError } from "./errors.js";
-import type { BusMessage, OverflowPolicy, Subscription } from "./types.js";
+import { kindFilter } from "./kind.js";
+import type { BusMessage, OverflowPolicy, SubscribeOptions, Subscription } from "./types.js";
 
 /** Default number of queued event messages per subscriber. */
 export const DEFAULT_BUFFER_SIZE = 1024;
@@ -227,4 +228,23 @@ export function checkQueueOptions(opts: { bufferSize?: number; overflow?: Overfl
     throw new EventError(ErrorCode.invalid_argument, `overflow must be "block", "drop-oldest" or "error", got ${String(overflow)}`);
   }
   return { bufferSize, overflow };
+}
+
+/**
+ * Validates all subscribe options, with defaults filled in: the kind filter (`undefined` when
+ * every kind matches), buffer and overflow, and `after`. Shared by every bus and store.
+ */
+export function checkSubscribeOptions(opts: SubscribeOptions): {
+  matches: ((kind: string) => boolean) | undefined;
+  bufferSize: number;
+  overflow: OverflowPolicy;
+  after: number;
+} {
+  const filter = kindFilter(opts.kinds);
+  const matches = !opts.kinds || opts.kinds.length === 0 || opts.kinds.includes("*") ? undefined : filter;
+  const after = opts.after ?? 0;
+  if (!Number.isSafeInteger(after) || after < 0) {
+    throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
+  }
+  return { matches, after, ...checkQueueOptions(opts) };
 }

@@ -1,7 +1,7 @@
 import {
   assertEventVerifies,
   type CallOptions,
-  checkQueueOptions,
+  checkSubscribeOptions,
   checkReadOptions,
   type CommitResult,
   createSubscriberQueue,
@@ -16,7 +16,6 @@ import {
   isBytes,
   isRetryable,
   isUuid,
-  kindFilter,
   type ReadOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -182,12 +181,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
 
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
-    kindFilter(subOpts.kinds);
-    const { bufferSize, overflow } = checkQueueOptions(subOpts);
-    const after = subOpts.after ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0) {
-      throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
-    }
+    const { bufferSize, overflow, after } = checkSubscribeOptions(subOpts);
     let wake: (() => void) | undefined;
     let dirty = true;
     const stop = new AbortController();

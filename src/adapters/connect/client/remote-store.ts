@@ -1,7 +1,7 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
   type CallOptions,
-  checkQueueOptions,
+  checkSubscribeOptions,
   checkReadOptions,
   createSubscriberQueue,
   ErrorCode,
@@ -9,7 +9,6 @@ import {
   EventError,
   type EventStore,
   isBytes,
-  kindFilter,
   type ReadOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -76,12 +75,7 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
 
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "remote store is closed");
-    kindFilter(subOpts.kinds);
-    const { bufferSize, overflow } = checkQueueOptions(subOpts);
-    const after = subOpts.after ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0) {
-      throw new EventError(ErrorCode.invalid_argument, `after must be a non-negative integer seq, got ${String(after)}`);
-    }
+    const { bufferSize, overflow, after } = checkSubscribeOptions(subOpts);
     const stop = new AbortController();
     // A full queue stops reading the stream: flow control pushes back to the server, whose own
     // subscription re-reads what it had to drop. So only "error" changes anything here.
