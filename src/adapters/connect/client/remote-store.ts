@@ -26,6 +26,14 @@ export interface RemoteStoreOptions {
   transport: Transport;
   /** Events per Read page (default 1,000; the server may cap it). */
   pageSize?: number;
+  /**
+   * A Subscribe stream that delivers nothing, not even a heartbeat, for this long is taken for
+   * dead (a half-open connection never closes by itself) and ends with `unavailable`. Keep it a
+   * few times the server's heartbeat interval (default 45,000 ms; servers beat every 15 s).
+   */
+  idleTimeoutMs?: number;
+  /** Deadline of each unary call; past it the call fails with `deadline_exceeded` (default 30,000 ms). */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -43,6 +51,8 @@ export interface RemoteStoreOptions {
 export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
   const client: Client<typeof EventStoreService> = createClient(EventStoreService, opts.transport);
   const pageSize = opts.pageSize ?? 1000;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 45_000;
+  const timeoutMs = opts.callTimeoutMs ?? 30_000;
   const live = new Set<Subscription>();
   let closed = false;
 
@@ -62,7 +72,7 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
     let from = after;
     let left = limit;
     while (left > 0) {
-      const page = await call(signal, () => client.read({ after: BigInt(from), kinds, limit: Math.min(left, pageSize) }, { signal }));
+      const page = await call(signal, () => client.read({ after: BigInt(from), kinds, limit: Math.min(left, pageSize) }, { signal, timeoutMs }));
       for (const e of page.events) {
         const s = storedFromProto(e);
         from = s.seq;
@@ -90,12 +100,23 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
     });
     if (queue.closed) return queue;
     live.add(queue);
+    // Armed only while waiting on the network (not while the consumer holds the queue full).
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        queue.end(new EventError(ErrorCode.unavailable, `the subscription went silent for ${idleTimeoutMs} ms`));
+        stop.abort();
+      }, idleTimeoutMs);
+    };
     (async () => {
       const stream = client.subscribe(
         { kinds: subOpts.kinds ?? [], after: BigInt(after), includePayloads: true },
         { signal: stop.signal },
       );
+      arm();
       for await (const res of stream) {
+        clearTimeout(watchdog);
         const m = res.message;
         if (m.case === "events") {
           for (const e of m.value.events) {
@@ -107,14 +128,17 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
           if (r) await r;
         }
         if (queue.closed) return;
+        arm();
       }
       queue.end(new EventError(ErrorCode.unavailable, "the server ended the subscription"));
-    })().catch((err: unknown) => {
-      if (queue.closed) return;
-      const e = fromConnectError(err);
-      // Nobody here canceled it: the connection was cut (e.g. the server went away mid-stream).
-      queue.end(e.code === ErrorCode.canceled ? new EventError(ErrorCode.unavailable, `subscription lost: ${e.message}`, { cause: err }) : e);
-    });
+    })()
+      .finally(() => clearTimeout(watchdog))
+      .catch((err: unknown) => {
+        if (queue.closed) return;
+        const e = fromConnectError(err);
+        // Nobody here canceled it: the connection was cut (e.g. the server went away mid-stream).
+        queue.end(e.code === ErrorCode.canceled ? new EventError(ErrorCode.unavailable, `subscription lost: ${e.message}`, { cause: err }) : e);
+      });
     return queue;
   }
 
@@ -123,7 +147,7 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
       if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
       for (const e of events) validateEvent(e);
       const signal = callOpts?.signal;
-      const res = await call(signal, () => client.commit({ events: events.map(eventToProto) }, { signal }));
+      const res = await call(signal, () => client.commit({ events: events.map(eventToProto) }, { signal, timeoutMs }));
       if (res.results.length !== events.length) {
         throw new EventError(ErrorCode.internal, `server answered ${res.results.length} results for ${events.length} events`);
       }
@@ -132,18 +156,18 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
     async header(id, callOpts) {
       if (typeof id !== "string") throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
       const signal = callOpts?.signal;
-      const res = await call(signal, () => client.getHeader({ id }, { signal }));
+      const res = await call(signal, () => client.getHeader({ id }, { signal, timeoutMs }));
       return res.header ? headerFromProto(res.header) : undefined;
     },
     async payload(digest, callOpts) {
       if (!isBytes(digest)) throw new EventError(ErrorCode.invalid_argument, "payload() takes a 32-byte digest");
       const signal = callOpts?.signal;
-      const res = await call(signal, () => client.getPayload({ digest }, { signal }));
+      const res = await call(signal, () => client.getPayload({ digest }, { signal, timeoutMs }));
       return res.payload;
     },
     async head(callOpts) {
       const signal = callOpts?.signal;
-      const res = await call(signal, () => client.head({}, { signal }));
+      const res = await call(signal, () => client.head({}, { signal, timeoutMs }));
       return toNumber(res.head, "head");
     },
     read: (readOpts = {}) => read(readOpts),
