@@ -1,4 +1,4 @@
-import { type ConnectRouter, createConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, type ConnectRouter, createConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { ErrorCode, EventError, type EventStore, kindFilter, matchKind } from "../../../core/index.js";
 import { eventFromProto, resultToProto, storedToProto, toNumber } from "../convert.js";
@@ -76,11 +76,14 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
     }
   }
 
-  function guard<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
-    return async (...a) => {
+  function guard<Req, R>(fn: (req: Req, ctx: HandlerContext) => Promise<R>): (req: Req, ctx: HandlerContext) => Promise<R> {
+    return async (req, ctx) => {
       try {
-        return await fn(...a);
+        return await fn(req, ctx);
       } catch (err) {
+        // Aborted by the server's shutdown: say so (its reason is "unavailable", retryable)
+        // rather than the "canceled" the interrupted work reports.
+        if (ctx.signal.aborted && ctx.signal.reason instanceof ConnectError) throw ctx.signal.reason;
         throw report(err);
       }
     };
