@@ -164,4 +164,39 @@ describe("examples/browser-app", () => {
     await page1.screenshot({ path: join(tmp, "browser-app.png") });
     expect(pageErrors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource|Failed to fetch/.test(e))).toEqual([]);
   });
+
+  it("offline: 500 commits survive a reload and reach the server and another page exactly once", async () => {
+    const device = await newContext();
+    const page = await open(device);
+    await expect.poll(() => testId(page, "online").textContent(), { timeout: 10_000 }).toBe("Online");
+    const before = await remote.head();
+    await device.setOffline(true);
+    const ids = await page.evaluate(async () => {
+      const { runtime } = (globalThis as unknown as { todoApp: { runtime: { commit(k: string, v: unknown): Promise<{ header: { id: string } }> } } }).todoApp;
+      const out: string[] = [];
+      for (let i = 0; i < 500; i++) out.push((await runtime.commit("todo.added", { title: `offline ${i}` })).header.id);
+      return out;
+    });
+    await expect.poll(() => testId(page, "pending").textContent()).toBe("500");
+    expect(await remote.head()).toBe(before);
+
+    // Reload with the server still unreachable (the page itself loads from another origin).
+    await device.setOffline(false);
+    await device.route(`${serverUrl}/**`, (route) => route.abort("internetdisconnected"));
+    await page.reload();
+    await page.waitForSelector("body[data-ready]", { timeout: 10_000 });
+    await expect.poll(() => testId(page, "pending").textContent(), { timeout: 10_000 }).toBe("500");
+    expect(await remote.head()).toBe(before);
+
+    await device.unroute(`${serverUrl}/**`);
+    await expect.poll(() => testId(page, "pending").textContent(), { timeout: 30_000 }).toBe("0");
+    const onServer = (await serverEvents()).slice(before).map((e) => e.header.id);
+    expect(onServer).toEqual(ids); // all 500, once each, in commit order
+
+    // A page on another device gets all of them from the server, once each.
+    const other = await open(await newContext());
+    await expect.poll(async () => (await titles(other)).filter((t) => t.startsWith("offline ")).length, { timeout: 30_000 }).toBe(500);
+    const shown = (await titles(other)).filter((t) => t.startsWith("offline "));
+    expect(new Set(shown).size).toBe(500);
+  });
 });
