@@ -1,73 +1,12 @@
 // Metrics: the in-memory sink and snapshot, and what the runtime reports under the METRICS names.
 import { afterEach, describe, expect, it } from "vitest";
-import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
-import {
-  type CallOptions,
-  type CommitResult,
-  createEvent,
-  createEventStore,
-  createSubscriberQueue,
-  ErrorCode,
-  type Event,
-  EventError,
-  type EventStore,
-  json,
-  type SubscriberQueue,
-} from "../core/index.js";
-import {
-  type Clock,
-  createEventRuntime,
-  createMetrics,
-  type EventRuntime,
-  type EventRuntimeOptions,
-  type HistogramSnapshot,
-  METRICS,
-  type MetricsSink,
-} from "./index.js";
+import { createMemoryVault } from "../adapters/memory/index.js";
+import { createEvent, ErrorCode, EventError, json } from "../core/index.js";
+import { type Clock, createMetrics, type HistogramSnapshot, METRICS, type MetricsSink } from "./index.js";
+import { fakeRemote, runtimes } from "../../test/support/runtime-doubles.js";
 
-type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
-
-function fakeRemote() {
-  const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
-  const subs: SubscriberQueue[] = [];
-  const r = {
-    store,
-    subs,
-    commitImpl: ((events, o) => store.commit(events, o)) as CommitImpl,
-    async commit(events: Event[], o?: CallOptions) {
-      return r.commitImpl(events, o);
-    },
-    header: store.header,
-    payload: store.payload,
-    read: store.read,
-    head: store.head,
-    subscribe(opts: { signal?: AbortSignal } = {}) {
-      const q = createSubscriberQueue({ signal: opts.signal, bufferSize: 10_000, overflow: "block" });
-      subs.push(q);
-      return q;
-    },
-    close: async () => {},
-  };
-  return r satisfies EventStore;
-}
-
-const open: EventRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((rt) => rt.close()));
-});
-
-function runtime(remote: EventStore | undefined, extra: Partial<EventRuntimeOptions> = {}): EventRuntime {
-  const rt = createEventRuntime({
-    vault: createMemoryVault(),
-    bus: createMemoryBus(),
-    remote,
-    idleMs: 10,
-    retry: { baseMs: 2, maxMs: 16 },
-    ...extra,
-  });
-  open.push(rt);
-  return rt;
-}
+const { runtime, closeAll } = runtimes();
+afterEach(closeAll);
 
 /** A clock whose time moves 3 ms at every reading, so durations are never all zero. */
 function tickingClock(): Clock {
@@ -206,7 +145,7 @@ describe("runtime metrics", () => {
     await expect.poll(() => remote.subs.length).toBeGreaterThanOrEqual(1);
     const others = [createEvent({ kind: "test.other", payload: json.encode(1) }), createEvent({ kind: "test.other", payload: json.encode(2) })];
     const r = await remote.store.commit(others);
-    for (let i = 0; i < 2; i++) void remote.subs.at(-1)!.push({ type: "event", event: { ...others[i]!, seq: r[i]!.seq } });
+    for (let i = 0; i < 2; i++) void remote.subs.at(-1)!.queue.push({ type: "event", event: { ...others[i]!, seq: r[i]!.seq } });
     await expect.poll(() => vault.cursor("remote")).toBe(r[1]!.seq);
     return { rt, forwarded, remote, vault };
   }

@@ -3,77 +3,22 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
 import {
-  type CallOptions,
   type Codec,
-  type CommitResult,
   createEvent,
-  createEventStore,
-  createSubscriberQueue,
   ErrorCode,
   type Event,
   EventError,
-  type EventStore,
   json,
   type LocalVault,
   type StoredEvent,
-  type SubscribeOptions,
-  type SubscriberQueue,
   text,
   type Vault,
 } from "../core/index.js";
-import { createEventRuntime, type EventRuntime, type EventRuntimeOptions, type Leadership } from "./index.js";
+import { createEventRuntime, type Leadership } from "./index.js";
+import { fakeRemote, hang, runtimes, sleep } from "../../test/support/runtime-doubles.js";
 
 // ---------------------------------------------------------------------------------------------
 // Test doubles
-
-type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
-
-interface FakeRemote extends EventStore {
-  calls: Event[][];
-  subs: { opts: SubscribeOptions; queue: SubscriberQueue }[];
-  /** Every call to the remote (commit or subscribe), with when it happened. */
-  log: { op: string; at: number }[];
-  store: EventStore;
-  commitImpl: CommitImpl;
-}
-
-function fakeRemote(): FakeRemote {
-  const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
-  const r: FakeRemote = {
-    calls: [],
-    subs: [],
-    log: [],
-    store,
-    commitImpl: (events, o) => store.commit(events, o),
-    async commit(events, o) {
-      r.log.push({ op: "commit", at: performance.now() });
-      r.calls.push(events);
-      return r.commitImpl(events, o);
-    },
-    header: (id, o) => store.header(id, o),
-    payload: (d, o) => store.payload(d, o),
-    read: (o) => store.read(o),
-    head: (o) => store.head(o),
-    subscribe(opts = {}) {
-      r.log.push({ op: "subscribe", at: performance.now() });
-      const queue = createSubscriberQueue({ signal: opts.signal, bufferSize: 10_000, overflow: "block" });
-      r.subs.push({ opts, queue });
-      return queue;
-    },
-    close: async () => {},
-  };
-  return r;
-}
-
-function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new EventError(ErrorCode.canceled, "call aborted"));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal?.removeEventListener("abort", onAbort));
-  });
-}
-const hang = (signal?: AbortSignal): Promise<never> => abortable(new Promise<never>(() => {}), signal);
 
 function fakeLeader(initial: boolean): Leadership & { set(v: boolean): void; listeners: number } {
   let leader = initial;
@@ -94,25 +39,8 @@ function fakeLeader(initial: boolean): Leadership & { set(v: boolean): void; lis
   };
 }
 
-const open: EventRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((rt) => rt.close()));
-});
-
-function runtime(remote: EventStore | undefined, extra: Partial<EventRuntimeOptions> = {}): EventRuntime {
-  const rt = createEventRuntime({
-    vault: createMemoryVault(),
-    bus: createMemoryBus(),
-    remote,
-    idleMs: 10,
-    retry: { baseMs: 2, maxMs: 16 },
-    ...extra,
-  });
-  open.push(rt);
-  return rt;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { runtime, closeAll } = runtimes();
+afterEach(closeAll);
 
 async function all(vault: Vault): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];

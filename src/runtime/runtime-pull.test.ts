@@ -8,143 +8,25 @@ import { createEventStoreHandler } from "../adapters/connect/server/index.js";
 import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
 import {
   type BusMessage,
-  type CallOptions,
-  type CommitResult,
   createEvent,
   createEventStore,
-  createSubscriberQueue,
   ErrorCode,
   type Event,
   type EventBus,
   EventError,
-  type EventStore,
   json,
   type StoredEvent,
-  type SubscribeOptions,
   type SubscriberQueue,
-  type Subscription,
   verifyEvent,
 } from "../core/index.js";
-import { type Clock, createEventRuntime, type EventRuntime, type EventRuntimeOptions, METRICS } from "./index.js";
+import { METRICS } from "./index.js";
+import { fakeClock, type FakeRemote, fakeRemote, hang, runtimes } from "../../test/support/runtime-doubles.js";
 
 // ---------------------------------------------------------------------------------------------
 // Test doubles
 
-function fakeClock(randoms: number[] = [0.5]) {
-  const sleeps: number[] = [];
-  let offset = 0;
-  let i = 0;
-  const clock: Clock = {
-    now: () => Date.now() + offset,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        if (signal?.aborted) return reject(new EventError(ErrorCode.canceled, "sleep aborted"));
-        sleeps.push(ms);
-        offset += ms;
-        const timer = setTimeout(() => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        }, 1);
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(new EventError(ErrorCode.canceled, "sleep aborted"));
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-      }),
-    random: () => randoms[i++ % randoms.length]!,
-  };
-  return { clock, sleeps };
-}
-
-type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
-
-interface FakeRemote extends EventStore {
-  calls: Event[][];
-  subs: { opts: SubscribeOptions; queue: SubscriberQueue }[];
-  store: EventStore;
-  commitImpl: CommitImpl;
-  /** "feed": each subscription follows the real store from `after`; "manual": the test feeds it. */
-  mode: "feed" | "manual";
-  /** Thrown by subscribe() instead of subscribing, once each. */
-  subscribeThrows: unknown[];
-}
-
-function fakeRemote(mode: "feed" | "manual" = "manual"): FakeRemote {
-  const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
-  const r: FakeRemote = {
-    calls: [],
-    subs: [],
-    store,
-    mode,
-    subscribeThrows: [],
-    commitImpl: (events, o) => store.commit(events, o),
-    async commit(events, o) {
-      r.calls.push(events);
-      return r.commitImpl(events, o);
-    },
-    header: (id, o) => store.header(id, o),
-    payload: (d, o) => store.payload(d, o),
-    read: (o) => store.read(o),
-    head: (o) => store.head(o),
-    subscribe(opts = {}) {
-      if (r.subscribeThrows.length > 0) throw r.subscribeThrows.shift();
-      let inner: Subscription | undefined;
-      const queue = createSubscriberQueue({
-        signal: opts.signal,
-        bufferSize: 10_000,
-        overflow: "block",
-        onClose: () => inner?.close(),
-      });
-      r.subs.push({ opts, queue });
-      if (r.mode === "feed" && !queue.closed) {
-        const sub = store.subscribe({ after: opts.after, kinds: opts.kinds, bufferSize: 10_000, overflow: "block" });
-        inner = sub;
-        void (async () => {
-          try {
-            for await (const m of sub) {
-              const p = queue.push(m);
-              if (p) await p;
-              if (queue.closed) break;
-            }
-          } catch {
-            // ended by the test
-          }
-        })();
-      }
-      return queue;
-    },
-    close: async () => {},
-  };
-  return r;
-}
-
-function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new EventError(ErrorCode.canceled, "call aborted"));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal?.removeEventListener("abort", onAbort));
-  });
-}
-const hang = (signal?: AbortSignal): Promise<never> => abortable(new Promise<never>(() => {}), signal);
-
-const open: EventRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((rt) => rt.close()));
-});
-
-function runtime(remote: EventStore, extra: Partial<EventRuntimeOptions> = {}): EventRuntime {
-  const rt = createEventRuntime({
-    vault: createMemoryVault(),
-    bus: createMemoryBus(),
-    remote,
-    idleMs: 20,
-    retry: { baseMs: 2, maxMs: 16 },
-    ...extra,
-  });
-  open.push(rt);
-  return rt;
-}
+const { runtime, closeAll } = runtimes();
+afterEach(closeAll);
 
 let counter = 0;
 function event(kind = "test.item", parents: Event[] = []): Event {

@@ -7,11 +7,8 @@ import { createRemoteStore } from "../adapters/connect/client/index.js";
 import { createEventStoreHandler } from "../adapters/connect/server/index.js";
 import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
 import {
-  type CallOptions,
-  type CommitResult,
   createEvent,
   createEventStore,
-  createSubscriberQueue,
   ErrorCode,
   type Event,
   EventError,
@@ -19,77 +16,12 @@ import {
   json,
   type LocalVault,
   type StoredEvent,
-  type SubscribeOptions,
-  type SubscriberQueue,
 } from "../core/index.js";
-import { type Clock, createEventRuntime, type EventRuntime, type EventRuntimeOptions, METRICS } from "./index.js";
+import { type EventRuntime, METRICS } from "./index.js";
+import { abortable, fakeClock, fakeRemote, hang, runtimes } from "../../test/support/runtime-doubles.js";
 
 // ---------------------------------------------------------------------------------------------
 // Test doubles
-
-function fakeClock(randoms: number[] = [0.5]) {
-  const sleeps: number[] = [];
-  let offset = 0;
-  let i = 0;
-  const clock: Clock = {
-    now: () => Date.now() + offset,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        if (signal?.aborted) return reject(new EventError(ErrorCode.canceled, "sleep aborted"));
-        sleeps.push(ms);
-        offset += ms;
-        // Really wait a little, so a loop that keeps failing does not spin.
-        const timer = setTimeout(() => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        }, 1);
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(new EventError(ErrorCode.canceled, "sleep aborted"));
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-      }),
-    random: () => randoms[i++ % randoms.length]!,
-  };
-  return { clock, sleeps };
-}
-
-type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
-
-interface FakeRemote extends EventStore {
-  /** Every commit call, in order. */
-  calls: Event[][];
-  subs: { opts: SubscribeOptions; queue: SubscriberQueue }[];
-  /** The real store behind the fake. */
-  store: EventStore;
-  commitImpl: CommitImpl;
-}
-
-/** A remote whose commit the test controls; its subscriptions stay silent until the test feeds them. */
-function fakeRemote(): FakeRemote {
-  const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
-  const r: FakeRemote = {
-    calls: [],
-    subs: [],
-    store,
-    commitImpl: (events, o) => store.commit(events, o),
-    async commit(events, o) {
-      r.calls.push(events);
-      return r.commitImpl(events, o);
-    },
-    header: (id, o) => store.header(id, o),
-    payload: (d, o) => store.payload(d, o),
-    read: (o) => store.read(o),
-    head: (o) => store.head(o),
-    subscribe(opts = {}) {
-      const queue = createSubscriberQueue({ signal: opts.signal, bufferSize: 10_000, overflow: "block" });
-      r.subs.push({ opts, queue });
-      return queue;
-    },
-    close: async () => {},
-  };
-  return r;
-}
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -98,34 +30,9 @@ function deferred<T = void>() {
 }
 
 /** Waits for `p`, or rejects with `canceled` when the signal aborts (as a real remote call does). */
-function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new EventError(ErrorCode.canceled, "call aborted"));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal?.removeEventListener("abort", onAbort));
-  });
-}
 
-const hang = (signal?: AbortSignal): Promise<never> => abortable(new Promise<never>(() => {}), signal);
-
-const open: EventRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((rt) => rt.close()));
-});
-
-function runtime(remote: EventStore | undefined, extra: Partial<EventRuntimeOptions> = {}): EventRuntime {
-  const rt = createEventRuntime({
-    vault: createMemoryVault(),
-    bus: createMemoryBus(),
-    remote,
-    idleMs: 20,
-    retry: { baseMs: 2, maxMs: 16 },
-    ...extra,
-  });
-  open.push(rt);
-  return rt;
-}
+const { runtime, closeAll } = runtimes({ idleMs: 20 });
+afterEach(closeAll);
 
 let counter = 0;
 function event(opts: { parents?: Event[]; bytes?: number; kind?: string } = {}): Event {

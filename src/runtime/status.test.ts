@@ -1,68 +1,13 @@
 // status() and statusChanges(): the cell behind them, and what the runtime reports through them.
 import { afterEach, describe, expect, it } from "vitest";
-import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
-import {
-  type CallOptions,
-  type CommitResult,
-  createEventStore,
-  createSubscriberQueue,
-  ErrorCode,
-  type Event,
-  EventError,
-  type EventStore,
-} from "../core/index.js";
-import { createEventRuntime, type EventRuntime, type EventRuntimeOptions, type MetricsSink, type RuntimeStatus } from "./index.js";
+import { createMemoryVault } from "../adapters/memory/index.js";
+import { ErrorCode, EventError } from "../core/index.js";
+import { type MetricsSink, type RuntimeStatus } from "./index.js";
+import { fakeRemote, hang, runtimes, sleep } from "../../test/support/runtime-doubles.js";
 import { createStatusCell } from "./status.js";
 
-type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
-
-function fakeRemote(): EventStore & { store: EventStore; commitImpl: CommitImpl; calls: number } {
-  const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
-  const r = {
-    store,
-    calls: 0,
-    commitImpl: ((events, o) => store.commit(events, o)) as CommitImpl,
-    async commit(events: Event[], o?: CallOptions) {
-      r.calls++;
-      return r.commitImpl(events, o);
-    },
-    header: store.header,
-    payload: store.payload,
-    read: store.read,
-    head: store.head,
-    subscribe: (opts: { signal?: AbortSignal } = {}) => createSubscriberQueue({ signal: opts.signal }),
-    close: async () => {},
-  };
-  return r;
-}
-
-function hang(signal?: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const onAbort = () => reject(new EventError(ErrorCode.canceled, "call aborted"));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-const open: EventRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((rt) => rt.close()));
-});
-
-function runtime(remote: EventStore | undefined, extra: Partial<EventRuntimeOptions> = {}): EventRuntime {
-  const rt = createEventRuntime({
-    vault: createMemoryVault(),
-    bus: createMemoryBus(),
-    remote,
-    idleMs: 10,
-    retry: { baseMs: 2, maxMs: 16 },
-    ...extra,
-  });
-  open.push(rt);
-  return rt;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { runtime, closeAll } = runtimes();
+afterEach(closeAll);
 
 const initial: RuntimeStatus = {
   online: false,
