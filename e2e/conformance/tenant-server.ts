@@ -30,9 +30,8 @@ export function createTenantServer(): TenantServer {
     let t = tenants.get(name);
     if (!t) {
       const vault = createMemoryVault({ allowMissingParents: name.startsWith("amp-") });
-      const bus = createMemoryBus();
-      const store = createEventStore({ vault, bus });
-      t = { handler: createEventStoreHandler({ store }), store, close: async () => (await store.close(), bus.close()) };
+      const store = createEventStore({ vault, bus: createMemoryBus() });
+      t = { handler: createEventStoreHandler({ store }), store, close: () => store.close() };
       tenants.set(name, t);
     }
     return t;

@@ -32,11 +32,10 @@ export async function startControlServer(): Promise<ControlServer> {
   let started = 0;
 
   async function start(allowMissingParents: boolean): Promise<string> {
-    const bus = createMemoryBus();
-    const store = createEventStore({ vault: createMemoryVault({ allowMissingParents }), bus });
+    const store = createEventStore({ vault: createMemoryVault({ allowMissingParents }), bus: createMemoryBus() });
     const server = await startNodeServer({ handler: createEventStoreHandler({ store }), port: 0 });
     started++;
-    servers.set(server.url, { server, close: async () => (await server.close(), await store.close(), bus.close()) });
+    servers.set(server.url, { server, close: async () => (await server.close(), await store.close()) });
     return server.url;
   }
 

@@ -53,7 +53,7 @@ const steps: ((db: VaultDb, tx: UpgradeTx) => void)[] = [
     db.createObjectStore("payloads", { keyPath: "digest" });
     db.createObjectStore("meta");
   },
-  (db, tx) => {
+  (_db, tx) => {
     const events = tx.objectStore("events");
     events.createIndex("intent", "intent");
     events.createIndex("ts", "ts");
