@@ -1,4 +1,5 @@
-import { blake3 } from "@noble/hashes/blake3.js";
+import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
+import { blake3 } from "../src/core/blake3.js";
 import { createEvent, digestMaterial, equalBytes, type EventRef, refOf, verifyEvent } from "../src/core/index.js";
 import { type Case, measureAll, pick, printTable, ratio } from "./harness.js";
 
@@ -13,6 +14,7 @@ interface SizeCases {
   label: string;
   create: Case;
   hash: Case;
+  noble: Case;
   verify: Case;
 }
 
@@ -47,6 +49,13 @@ function sizeCases(label: string, bytes: number, parents: EventRef[]): SizeCases
         for (let i = 0; i < CALLS; i++) blake3(material);
       },
     },
+    noble: {
+      name: `@noble/hashes blake3, ${material.length} B`,
+      ops: CALLS,
+      run() {
+        for (let i = 0; i < CALLS; i++) nobleBlake3(material);
+      },
+    },
     verify: {
       name: `verifyEvent ${label}, 2 parents`,
       ops: CALLS,
@@ -58,16 +67,20 @@ function sizeCases(label: string, bytes: number, parents: EventRef[]): SizeCases
   };
 }
 
-/** Event creation and verification against the BLAKE3 floor they are built on. */
+/**
+ * Event creation and verification against the BLAKE3 floor they are built on (the core's own
+ * portable BLAKE3, the default hasher), and that BLAKE3 against @noble/hashes'.
+ */
 export async function runCore(): Promise<void> {
   const parents = twoParents();
   const sizes = SIZES.map(({ label, bytes }) => sizeCases(label, bytes, parents));
-  const results = await measureAll(sizes.flatMap((s) => [s.create, s.hash, s.verify]));
+  const results = await measureAll(sizes.flatMap((s) => [s.create, s.hash, s.noble, s.verify]));
   printTable("core: createEvent / verifyEvent vs raw BLAKE3", "ops", results);
   console.log();
   for (const s of sizes) {
     const hash = pick(results, s.hash.name);
     ratio(`createEvent ${s.label} / raw blake3 of its digest material`, pick(results, s.create.name) / hash, 0.8);
     ratio(`verifyEvent ${s.label} / raw blake3 of its digest material`, pick(results, s.verify.name) / hash);
+    ratio(`core's portable blake3 / @noble/hashes, ${s.label} event's material`, hash / pick(results, s.noble.name));
   }
 }

@@ -1,6 +1,6 @@
 import { compareBytes, isBytes } from "./bytes.js";
 import { checkHeader, DIGEST_BYTES, invalid } from "./header-check.js";
-import { type Hasher, nobleHasher } from "./hasher.js";
+import { defaultHasher, type Hasher } from "./hasher.js";
 import { type EventRef, NIL_INTENT } from "./types.js";
 import { writeUuid } from "./uuid.js";
 
@@ -22,7 +22,7 @@ export interface DigestFields {
 
 /** Options of digest functions. */
 export interface HasherOptions {
-  /** BLAKE3 implementation; @noble/hashes by default. */
+  /** BLAKE3 implementation; {@link defaultHasher} by default. */
   hasher?: Hasher;
 }
 
@@ -47,7 +47,7 @@ const ONE_BUFFER_MAX = 64 * 1024;
  * `idBytes`, when the caller has them, saves parsing the id again.
  */
 export function digestOf(fields: DigestFields, payload: Uint8Array, opts?: HasherOptions, idBytes?: Uint8Array): Uint8Array {
-  const hasher = opts?.hasher ?? nobleHasher;
+  const hasher = opts?.hasher ?? defaultHasher;
   if (payload.length <= ONE_BUFFER_MAX) {
     const material = encodePrefix(fields, payload, true, idBytes, true);
     return hasher.hash ? hasher.hash(material) : hasher.create().update(material).digest();
@@ -73,7 +73,7 @@ export function legacyCausalHash(payload: Uint8Array, parentDigests: readonly Ui
   if (!Array.isArray(parentDigests) || !parentDigests.every(isBytes)) {
     throw invalid("parent digests must be an array of Uint8Array");
   }
-  const h = (opts?.hasher ?? nobleHasher).create().update(payload);
+  const h = (opts?.hasher ?? defaultHasher).create().update(payload);
   for (const d of [...parentDigests].sort(compareBytes)) h.update(d);
   return h.digest();
 }

@@ -1,4 +1,4 @@
-import { blake3 } from "@noble/hashes/blake3.js";
+import { Blake3, blake3 } from "./blake3.js";
 
 /** One running BLAKE3-256 computation. */
 export interface HashState {
@@ -8,11 +8,12 @@ export interface HashState {
 }
 
 /**
- * Incremental BLAKE3-256 (plain hash mode). Injectable so a faster implementation (e.g. WASM)
- * can replace the portable default where the platform allows it.
+ * Incremental BLAKE3-256 (plain hash mode). Injectable so that another implementation (a WASM or
+ * native one, or an audited library) can replace the portable default.
  *
  * @example
- * const d = nobleHasher.create().update(bytes).digest();
+ * // `blake3` from @noble/hashes, as an example of another implementation:
+ * const nobleHasher: Hasher = { create: () => blake3.create() };
  */
 export interface Hasher {
   create(): HashState;
@@ -20,20 +21,11 @@ export interface Hasher {
   hash?(data: Uint8Array): Uint8Array;
 }
 
-const initial = blake3.create();
-// Scratch state for one-shot hashes: cloning the initial state into it allocates nothing, which
-// saves about a tenth of the time for event-sized inputs. Hashing is synchronous, so no two
-// one-shot hashes can overlap on it.
-let scratch: ReturnType<typeof blake3.create> | undefined;
-
-/** The default {@link Hasher}: @noble/hashes' pure-JS BLAKE3, which runs on every platform. */
-export const nobleHasher: Hasher = {
-  create: () => blake3.create(),
-  hash(data) {
-    scratch = initial._cloneInto(scratch);
-    scratch.update(data);
-    const out = new Uint8Array(32);
-    scratch.digestInto(out);
-    return out;
-  },
-};
+/**
+ * The default {@link Hasher}: the core's own portable BLAKE3 (src/core/blake3.ts), which runs on
+ * every platform, WASM or not, and is checked against the BLAKE3 test vectors.
+ *
+ * @example
+ * const d = defaultHasher.create().update(bytes).digest();
+ */
+export const defaultHasher: Hasher = { create: () => new Blake3(), hash: blake3 };

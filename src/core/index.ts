@@ -1,6 +1,6 @@
 /**
  * toka-events core: the event model, causal digest v1, kinds, codecs, errors and the traits that
- * vaults, stores and buses implement. No platform APIs; its only dependency is @noble/hashes.
+ * vaults, stores and buses implement. No platform APIs and no dependencies.
  *
  * @module
  */
@@ -29,7 +29,7 @@ export {
 export { createEventStore, type EventStore, type EventStoreParts } from "./event-store.js";
 export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
 export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";
-export { type Hasher, type HashState, nobleHasher } from "./hasher.js";
+export { defaultHasher, type Hasher, type HashState } from "./hasher.js";
 export { assertKind, baseKind, isValidKind, isValidKindPattern, kindFilter, MAX_KIND_BYTES, matchKind } from "./kind.js";
 export {
   checkQueueOptions,
