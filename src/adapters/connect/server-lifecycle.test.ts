@@ -506,7 +506,13 @@ describe.each(WIRES)("(e) Subscribe batching over %s", (wire) => {
     await fill(rig.store, N);
     const ac = new AbortController();
     cleanups.push(() => ac.abort());
-    const c = collectRaw(rig.raw(wire).subscribe({ after: 0n, includePayloads: true }, { signal: ac.signal }));
+    // Node's built-in fetch (undici 6) can re-send an aborted streaming request on a fresh
+    // connection that it then keeps idle, leaving the server a stream nobody reads until that
+    // connection closes; node:http closes the aborted request's socket and nothing else.
+    const agent = new http.Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    const raw = rig.raw(wire, wire === "grpc-h2c" ? {} : { agent });
+    const c = collectRaw(raw.subscribe({ after: 0n, includePayloads: true }, { signal: ac.signal }));
     await c.until("caught-up", () => c.messages.some((m) => m.message.case === "caughtUp"));
     const history = c.messages.slice(0, -1);
     expect(c.messages.at(-1)!.message).toEqual({ case: "caughtUp", value: expect.objectContaining({ seq: BigInt(N) }) });
