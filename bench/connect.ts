@@ -10,7 +10,7 @@
  * - backlog: the same handler over a memory store holding BACKLOG events, for Subscribe replays;
  * - echo: the generated EventStoreService with only Commit and Subscribe implemented and no store:
  *   Commit answers one result per event (the real response's shape), Subscribe streams pre-built
- *   StoredEvent messages in pages of 1,000 (what the real handler sends) and a caught-up.
+ *   StoredEvent messages in messages of 256 events (what the real handler sends) and a caught-up.
  * Each is hosted twice: by startNodeServer (HTTP/1.1 and h2c on one port, what `serve` runs) and
  * by a plain `http2.createServer(connectNodeAdapter(...))` (h2c only), which tells the cost of
  * startNodeServer's own connection routing from Connect's.
@@ -45,7 +45,9 @@ const BACKLOG = 10_000;
 /** Events each subscriber receives per run: the last ones of the backlog. */
 const SUB_EVENTS: Record<number, number> = { 1: 2_000, 10: 200 };
 const FANOUT = [1, 10];
-/** What one Subscribe message carries at most: the handler's default maxPageEvents. */
+/** What one Subscribe message carries at most: the handler's default maxStreamEvents. */
+const STREAM_PAGE = 256;
+/** Events per commit when the backlog stores are filled. */
 const PAGE = 1_000;
 /** Commit shapes; `calls` per run keeps a run in the tens of milliseconds. */
 const SHAPES = [
@@ -95,8 +97,8 @@ function echoRoutes(backlog: ReturnType<typeof storedToProto>[]): (router: Conne
     let p = pages.get(after);
     if (!p) {
       p = [];
-      for (let i = after; i < backlog.length; i += PAGE) {
-        p.push(create(SubscribeResponseSchema, { message: { case: "events", value: { events: backlog.slice(i, i + PAGE) } } }));
+      for (let i = after; i < backlog.length; i += STREAM_PAGE) {
+        p.push(create(SubscribeResponseSchema, { message: { case: "events", value: { events: backlog.slice(i, i + STREAM_PAGE) } } }));
       }
       p.push(create(SubscribeResponseSchema, { message: { case: "caughtUp", value: { seq: BigInt(backlog.length) } } }));
       pages.set(after, p);

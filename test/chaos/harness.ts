@@ -246,7 +246,7 @@ class ServerHost {
           return results;
         },
       },
-      limits: { maxPayloadBytes: MAX_PAYLOAD, subscriberBuffer: this.schedule.subscriberBuffer, maxPageEvents: this.schedule.maxPageEvents, heartbeatMs: HEARTBEAT_MS },
+      limits: { maxPayloadBytes: MAX_PAYLOAD, subscriberBuffer: this.schedule.subscriberBuffer, maxPageEvents: this.schedule.maxPageEvents, maxStreamEvents: this.schedule.maxPageEvents, heartbeatMs: HEARTBEAT_MS },
       // Every caller may commit chaos.* only: "forbidden.*" is refused with permission_denied.
       auth: () => ({ id: "chaos", commit: ["chaos.*"] }),
       onError: (err) => this.internalErrors.push(String((err as Error)?.stack ?? err)),

@@ -519,7 +519,7 @@ describe.each(WIRES)("(e) Subscribe batching over %s", (wire) => {
     const batches = history.map((m) => (m.message.case === "events" ? m.message.value.events : []));
     expect(history.every((m) => m.message.case === "events")).toBe(true);
     expect(batches.flat().map((e) => Number(e.seq))).toEqual(Array.from({ length: N }, (_, i) => i + 1));
-    for (const b of batches) expect(b.length).toBeLessThanOrEqual(1000); // maxPageEvents
+    for (const b of batches) expect(b.length).toBeLessThanOrEqual(256); // maxStreamEvents
     expect(history.length, `history came in ${history.length} messages`).toBeLessThanOrEqual(N / 100);
 
     // Idle now. One live event goes out on its own, at once.

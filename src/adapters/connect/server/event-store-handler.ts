@@ -163,7 +163,7 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
               signal: ctx.signal,
             });
             yield* subscribeResponses(sub, {
-              maxBatch: limits.maxPageEvents,
+              maxBatch: limits.maxStreamEvents,
               heartbeatMs: limits.heartbeatMs,
               includePayloads: req.includePayloads,
               head: () => store.head(),
