@@ -121,6 +121,32 @@ describe("migrate on PostgreSQL", () => {
     }
   });
 
+  it("upgrades a v2 database: the old commit function signature goes, stored events stay, commits continue", async () => {
+    const schema = freshSchema();
+    await migrate(client, { schema });
+    const store = createPostgresStore({ client, schema });
+    const first = createEvent({ kind: "chat.msg", payload: text.encode("before") });
+    await store.commit([first]);
+    // Back to what v2 left: its row and a commit function with v2's signature (arrays of bytea).
+    await pool.query(`DELETE FROM "${schema}".toka_migrations WHERE version = 3`);
+    await pool.query(`CREATE FUNCTION "${schema}".toka_commit(text, text, boolean, uuid[], bytea[], bytea[], text[], uuid[], bigint[], bytea[], int[], uuid[], bytea[])
+      RETURNS TABLE (id uuid, seq bigint, stored boolean) LANGUAGE sql AS $$ SELECT NULL::uuid, 0::bigint, false $$`);
+    expect((await shape(client, schema)).functions).toHaveLength(2);
+    await migrate(client, { schema });
+    const s = await shape(client, schema);
+    expect(s.functions.map((f) => f.proname)).toEqual(["toka_commit"]);
+    expect(s.versions).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1, rows: 1 })));
+    const child = createEvent({ kind: "chat.msg", payload: text.encode("after"), parents: [first.header] });
+    expect(await store.commit([child])).toEqual([{ id: child.header.id, seq: 2, status: "stored" }]);
+    const all = [];
+    for await (const e of store.read()) all.push(e);
+    expect(all.map((e) => [e.seq, e.header.id, text.decode(e.payload)])).toEqual([
+      [1, first.header.id, "before"],
+      [2, child.header.id, "after"],
+    ]);
+    await store.close();
+  });
+
   it("refuses a database whose schema is newer than this code, with failed_precondition", async () => {
     const schema = freshSchema();
     await migrate(client, { schema });

@@ -9,7 +9,7 @@ export interface SchemaOptions {
 }
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The NOTIFY channel of a schema's logs: `toka_events[_<schema>]`, shortened with a hash of the
@@ -39,6 +39,9 @@ export function qualifier(opts: SchemaOptions): string {
  *
  * - v1: the tables.
  * - v2: the commit function (replacing an earlier body, where there is one).
+ * - v3: the commit function takes its bytes as blobs (one bytea each for digests, parent refs,
+ *   payloads and parent digests, cut by offsets): one binary parameter instead of an array
+ *   literal of hex strings that both sides encode and parse.
  */
 function migrations(q: string): string[] {
   const lock = `PERFORM pg_advisory_xact_lock(hashtextextended('toka-events:migrate', 0));`;
@@ -70,11 +73,20 @@ function migrations(q: string): string[] {
       ${commitFunction(q)}
       INSERT INTO ${q}toka_migrations (version) VALUES (2);
     END $migration$`,
+    `DO $migration$ BEGIN
+      ${lock}
+      IF EXISTS (SELECT 1 FROM ${q}toka_migrations WHERE version = 3) THEN RETURN; END IF;
+      DROP FUNCTION IF EXISTS ${q}toka_commit(text, text, boolean, uuid[], bytea[], bytea[], text[], uuid[], bigint[], bytea[], int[], uuid[], bytea[]);
+      ${commitFunction(q)}
+      INSERT INTO ${q}toka_migrations (version) VALUES (3);
+    END $migration$`,
   ];
 }
 
 /**
- * `toka_commit`: the commit rules of every vault, set-based, in one statement. The batch's
+ * `toka_commit`: the commit rules of every vault, set-based, in one statement. Byte fields come
+ * as blobs: digests and parent digests 32 bytes each, parent refs and payloads cut at offsets
+ * (`offs[i]` to `offs[i + 1]`, zero-based, n + 1 of them). The batch's
  * stored rows are found once through the unique index on (tenant, id); every later check works
  * on those arrays, so no statement joins the batch against the whole tenant (a plan the planner
  * picks for tables without statistics, which made commits grow with the log).
@@ -82,11 +94,15 @@ function migrations(q: string): string[] {
 function commitFunction(q: string): string {
   return `CREATE OR REPLACE FUNCTION ${q}toka_commit(
         p_tenant text, p_channel text, p_allow_missing boolean,
-        p_ids uuid[], p_digests bytea[], p_parents bytea[], p_kinds text[], p_intents uuid[],
-        p_ts bigint[], p_payloads bytea[],
-        p_parent_of int[], p_parent_ids uuid[], p_parent_digests bytea[]
+        p_ids uuid[], p_digest_blob bytea, p_parents bytea, p_parent_offs int[], p_kinds text[],
+        p_intents uuid[], p_ts bigint[], p_payloads bytea, p_payload_offs int[],
+        p_parent_of int[], p_parent_ids uuid[], p_parent_digest_blob bytea
       ) RETURNS TABLE (id uuid, seq bigint, stored boolean) LANGUAGE plpgsql AS $fn$
       DECLARE
+        p_digests bytea[] := ARRAY(SELECT substring(p_digest_blob FROM i * 32 - 31 FOR 32)
+          FROM generate_series(1, cardinality(p_ids)) AS i);
+        p_parent_digests bytea[] := ARRAY(SELECT substring(p_parent_digest_blob FROM i * 32 - 31 FOR 32)
+          FROM generate_series(1, cardinality(p_parent_of)) AS i);
         v_head bigint;
         v_known uuid[];
         v_known_seqs bigint[];
@@ -137,8 +153,10 @@ function commitFunction(q: string): string {
         END IF;
 
         INSERT INTO ${q}toka_events (tenant, seq, id, digest, parents, kind, intent, ts, payload)
-          SELECT p_tenant, v_head + row_number() OVER (ORDER BY x.i), x.id, p_digests[x.i], p_parents[x.i],
-                 p_kinds[x.i], p_intents[x.i], p_ts[x.i], p_payloads[x.i]
+          SELECT p_tenant, v_head + row_number() OVER (ORDER BY x.i), x.id, p_digests[x.i],
+                 substring(p_parents FROM p_parent_offs[x.i] + 1 FOR p_parent_offs[x.i + 1] - p_parent_offs[x.i]),
+                 p_kinds[x.i], p_intents[x.i], p_ts[x.i],
+                 substring(p_payloads FROM p_payload_offs[x.i] + 1 FOR p_payload_offs[x.i + 1] - p_payload_offs[x.i])
           FROM unnest(p_ids) WITH ORDINALITY AS x(id, i) WHERE NOT x.id = ANY (v_known) ORDER BY x.i;
         GET DIAGNOSTICS v_new = ROW_COUNT;
         IF v_new > 0 THEN

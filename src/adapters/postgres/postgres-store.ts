@@ -24,7 +24,7 @@ import {
 } from "../../core/index.js";
 import { createHeadWatcher } from "./head-watcher.js";
 import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
-import { bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
+import { blob, bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
 import type { SqlClient } from "./sql-client.js";
 import { fromSqlError } from "./sql-errors.js";
 
@@ -132,22 +132,26 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         parentDigests.push(p.digest);
       }
     });
+    const parents = blob(unique.map((e) => encodeParentRefs(e.header.parents)));
+    const payloads = blob(unique.map((e) => e.payload));
     const rows = await sql(
-      `SELECT id, seq, stored FROM ${q}toka_commit($1, $2, $3, $4::uuid[], $5::bytea[], $6::bytea[], $7::text[], $8::uuid[], $9::bigint[], $10::bytea[], $11::int[], $12::uuid[], $13::bytea[])`,
+      `SELECT id, seq, stored FROM ${q}toka_commit($1, $2, $3, $4::uuid[], $5::bytea, $6::bytea, $7::int[], $8::text[], $9::uuid[], $10::bigint[], $11::bytea, $12::int[], $13::int[], $14::uuid[], $15::bytea)`,
       [
         tenant,
         channel,
         opts.allowMissingParents ?? false,
         unique.map((e) => e.header.id),
-        unique.map((e) => e.header.digest),
-        unique.map((e) => encodeParentRefs(e.header.parents)),
+        blob(unique.map((e) => e.header.digest)).bytes,
+        parents.bytes,
+        parents.offsets,
         unique.map((e) => e.header.kind),
         unique.map((e) => e.header.intent),
         unique.map((e) => e.header.timestamp),
-        unique.map((e) => e.payload),
+        payloads.bytes,
+        payloads.offsets,
         parentOf,
         parentIds,
-        parentDigests,
+        blob(parentDigests).bytes,
       ],
       callOpts?.signal,
     );

@@ -9,6 +9,19 @@ export function bytes(x: unknown): Uint8Array {
   return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * Byte strings as one blob and their zero-based start offsets (n + 1, the last one the total):
+ * one binary parameter, where an array of byteas would travel as an array literal of hex text.
+ */
+export function blob(parts: readonly Uint8Array[]): { bytes: Uint8Array; offsets: number[] } {
+  const offsets = [0];
+  let total = 0;
+  for (const p of parts) offsets.push((total += p.length));
+  const out = new Uint8Array(total);
+  parts.forEach((p, i) => out.set(p, offsets[i]));
+  return { bytes: out, offsets };
+}
+
 export function rowToHeader(r: Record<string, unknown>): EventHeader {
   return {
     id: r.id as string,
