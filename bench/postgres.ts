@@ -49,6 +49,8 @@ const LATENCY_P99_TARGET = 50; // ms
 /** Shorter rounds than the default so that the 24 commit cases fit: still the median of 5 rounds. */
 const COMMIT_BUDGET: Budget = { warmupMs: 150, roundMs: 150, rounds: 5 };
 /** A catch-up read takes up to a second: one warm-up call, then three timed ones. */
+/** Paced commits before the latency runs (1 event per ms): connections, plans, JIT. */
+const WARMUP_MS = 1000;
 const READ_BUDGET: Budget = { warmupMs: 1, roundMs: 1, rounds: 3 };
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -457,8 +459,8 @@ async function crossServerLatency(serverUrl: string): Promise<void> {
         `  commits through A (Connect) paced at ${LATENCY_RATE} events/s, open loop (a slow commit does not hold the next one back)`,
     );
     // Warm-up (not reported): connections, prepared plans, JIT.
-    const warm = makeEvents(200, "bench.latency");
-    await paced(LATENCY_RATE / LATENCY_BATCH, 200, (i) => writer.commit(warm.slice(i * LATENCY_BATCH, (i + 1) * LATENCY_BATCH)));
+    const warm = makeEvents(WARMUP_MS, "bench.latency");
+    await paced(LATENCY_RATE / LATENCY_BATCH, WARMUP_MS, (i) => writer.commit(warm.slice(i * LATENCY_BATCH, (i + 1) * LATENCY_BATCH)));
     await sleep(200);
 
     const p99 = (l: number[]) => quantile([...l].sort((x, y) => x - y), 0.99);
