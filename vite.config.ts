@@ -24,7 +24,7 @@ export default defineConfig({
     sourcemap: true,
     lib: { entry: entries, formats: ["es"] },
     rollupOptions: {
-      external: [/^@noble\/hashes/, /^@bufbuild\//, /^@connectrpc\//, /^@electric-sql\//, /^idb$/, /^pg$/, /^node:/],
+      external: [/^@bufbuild\//, /^@connectrpc\//, /^@electric-sql\//, /^idb$/, /^pg$/, /^node:/],
       output: {
         banner: (chunk) => (chunk.name === "cli" ? "#!/usr/bin/env node" : ""),
         chunkFileNames: "chunks/[name]-[hash].js",

@@ -1,5 +1,5 @@
 // Bundles worker.ts and everything it imports (toka-events through its exports map, connect,
-// protobuf, noble hashes) into one ES module, dist/worker.js, for workerd (or `wrangler deploy`).
+// protobuf) into one ES module, dist/worker.js, for workerd (or `wrangler deploy`).
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
 

@@ -1,5 +1,5 @@
-// Bundles main.ts and everything it imports (toka-events through its exports map, connect, protobuf,
-// noble hashes) into one self-contained ES module, dist/main.js, that Deno runs without npm access.
+// Bundles main.ts and everything it imports (toka-events through its exports map, connect,
+// protobuf) into one self-contained ES module, dist/main.js, that Deno runs without npm access.
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
 

@@ -1,6 +1,6 @@
 // Test-only: bundles a conformance entry into one self-contained ES module for a runtime, the way
 // an app's bundler would: `toka-events/...` resolves by package name through the exports map to the
-// built dist/ (run `npm run build` first), and @noble/hashes, @bufbuild/protobuf and @connectrpc/*
+// built dist/ (run `npm run build` first), and @bufbuild/protobuf and @connectrpc/*
 // are bundled in. The contract suites (test-only, unpublished) are bundled from
 // src/adapters/_contract, with their `../../core/index.js` import pointed at the package, so the
 // suites and the adapters share the built core; the build fails if any other src/ module slips in.
