@@ -62,7 +62,7 @@ export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<vo
     } catch (err) {
       if (ctx.signal.aborted) return;
       ctx.report(err);
-      ctx.status.update({ online: false });
+      ctx.link("pull", false);
       if (!(await pause(ctx, attempt++))) return;
     } finally {
       sub?.close();
@@ -88,7 +88,8 @@ async function apply(ctx: SyncContext, messages: BusMessage[]): Promise<boolean>
     }
     if (acks.length > 0) await ctx.vault.acknowledge(acks); // our own events, back from the server
     ctx.metrics.add(METRICS.pulled, stored.length);
-    ctx.status.update({ online: true, lastPullAt: ctx.clock.now(), cursors: { remote: remoteHead } });
+    ctx.status.update({ lastPullAt: ctx.clock.now(), cursors: { remote: remoteHead } });
+    ctx.link("pull", true);
     if (acks.length > 0) await ctx.refreshPending();
     if (stored.length > 0 && ctx.bus) await ctx.bus.publish(stored);
   };
@@ -97,7 +98,8 @@ async function apply(ctx: SyncContext, messages: BusMessage[]): Promise<boolean>
     else {
       await flush();
       if (m.type === "gap") return false;
-      ctx.status.update({ caughtUp: true, online: true });
+      ctx.status.update({ caughtUp: true });
+      ctx.link("pull", true);
     }
   }
   await flush();

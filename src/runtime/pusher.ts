@@ -35,6 +35,12 @@ export async function runPusher(ctx: SyncContext, batch: BatchOptions): Promise<
       }
       let events = await ctx.vault.outbox({ limit: isolate > 0 ? 1 : maxEvents });
       if (events.length === 0) {
+        // What a failed push held was delivered after all (the pull acknowledged it): the push
+        // link has nothing left that fails.
+        if (attempt > 0) {
+          attempt = 0;
+          ctx.link("push", true);
+        }
         // A commit that counted itself after this loop had pushed it would leave pending stale.
         if (ctx.status.get().pending !== 0) await ctx.refreshPending();
         await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
@@ -72,11 +78,11 @@ async function pushOnce(ctx: SyncContext, events: StoredEvent[]): Promise<"pushe
     if (ctx.signal.aborted) return "retry";
     const e = ctx.report(err);
     if (!isRefusal(e)) {
-      ctx.status.update({ online: false });
+      ctx.link("push", false);
       ctx.metrics.add(METRICS.retried, 1);
       return "retry";
     }
-    ctx.status.update({ online: true }); // the server answered: it is reachable, it refused
+    ctx.link("push", true); // the server answered: it is reachable, it refused
     if (events.length > 1) return "split";
     await deadLetter(ctx, events[0]!, e);
     return "rejected";
@@ -86,7 +92,8 @@ async function pushOnce(ctx: SyncContext, events: StoredEvent[]): Promise<"pushe
   ctx.metrics.add(METRICS.pushed, events.length);
   ctx.metrics.record(METRICS.pushDuration, now - t0);
   for (const e of events) ctx.metrics.record(METRICS.syncLatency, Math.max(0, now - e.header.timestamp));
-  ctx.status.update({ online: true, lastPushAt: now });
+  ctx.status.update({ lastPushAt: now });
+  ctx.link("push", true);
   await ctx.refreshPending();
   return "pushed";
 }

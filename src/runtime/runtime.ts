@@ -122,6 +122,16 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
     status.update({ lastError: { code: e.code, message: e.message, at: clock.now() } });
     return e;
   };
+  // Online once a link has worked, and while neither the push nor the pull link is failing.
+  const linksDown = new Set<"push" | "pull">();
+  let reached = false;
+  const link = (name: "push" | "pull", up: boolean) => {
+    if (up) {
+      linksDown.delete(name);
+      reached = true;
+    } else linksDown.add(name);
+    status.update({ online: reached && linksDown.size === 0 });
+  };
   const refreshPending = async () => {
     const pending = await vault.outboxSize();
     metrics.set(METRICS.outboxDepth, pending);
@@ -154,7 +164,7 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
       vault, remote, bus, clock, retry: opts.retry ?? {}, metrics, status, signal: stop.signal,
       isLeader: () => leading,
       leaderSignal: () => (stop.signal.aborted ? stop.signal : leaderStop.signal),
-      pushWake, pullWake, idleMs: opts.idleMs ?? 2000, refreshPending, report,
+      pushWake, pullWake, idleMs: opts.idleMs ?? 2000, refreshPending, report, link,
     };
     loops.push(runPusher(ctx, opts.batch ?? {}), runPuller(ctx, opts.pull ?? {}));
   }

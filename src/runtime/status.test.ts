@@ -198,6 +198,40 @@ describe("runtime status", () => {
     await expect.poll(() => rt.status()).toMatchObject({ online: true, pending: 0 });
   });
 
+  it("a push that fails after the pull delivered its events leaves the status online", async () => {
+    const remote = fakeRemote("feed");
+    const vault = createMemoryVault();
+    let fail = true;
+    remote.commitImpl = async (events, o) => {
+      const results = await remote.store.commit(events, o);
+      if (!fail) return results;
+      fail = false;
+      // The reply is lost after the server stored the events; the pull brings them back first.
+      await expect.poll(() => vault.outboxSize()).toBe(0);
+      throw new EventError(ErrorCode.deadline_exceeded, "the operation timed out");
+    };
+    const rt = runtime(remote, { vault });
+    await rt.commit("test.item", 1);
+    await expect.poll(() => rt.status().lastError).toMatchObject({ code: ErrorCode.deadline_exceeded });
+    await expect.poll(() => rt.status()).toMatchObject({ online: true, pending: 0, caughtUp: true });
+    expect(remote.calls).toHaveLength(1);
+  });
+
+  it("online stays false while the pull fails, even when pushes work", async () => {
+    const remote = fakeRemote("feed");
+    const rt = runtime(remote);
+    await rt.commit("test.item", 1);
+    await expect.poll(() => rt.status()).toMatchObject({ online: true, caughtUp: true });
+    remote.subscribeThrows.push(...Array.from({ length: 1000 }, () => new EventError(ErrorCode.unavailable, "pull down")));
+    for (const s of remote.subs) s.queue.end(new EventError(ErrorCode.unavailable, "stream cut"));
+    await expect.poll(() => rt.status().online).toBe(false);
+    await rt.commit("test.item", 2);
+    await rt.flush();
+    expect(rt.status().online).toBe(false);
+    remote.subscribeThrows.length = 0;
+    await expect.poll(() => rt.status()).toMatchObject({ online: true, caughtUp: true });
+  });
+
   it("a throwing metrics sink does not break commits, pushes or the snapshot", async () => {
     const boom = () => {
       throw new Error("exporter down");

@@ -2,7 +2,7 @@ import type { ErrorCode } from "../core/index.js";
 
 /** What the sync engine is doing, for an app's "synced / offline / 3 pending" indicator. */
 export interface RuntimeStatus {
-  /** The last exchange with the remote store worked (false while offline or retrying). */
+  /** The remote store has been reached, and neither pushing nor pulling is failing now (false while offline or retrying). */
   online: boolean;
   /** This runtime syncs (always true without a leader election). */
   leader: boolean;

@@ -28,6 +28,8 @@ export interface SyncContext {
   refreshPending(): Promise<void>;
   /** Remembers an error in the status, whatever was thrown. */
   report(err: unknown): EventError;
+  /** Records whether a link to the remote works; the status is online while both do. */
+  link(name: "push" | "pull", up: boolean): void;
 }
 
 /** Sleeps for the backoff of `attempt`; false when the runtime closed meanwhile. */
