@@ -7,13 +7,13 @@
 import type { Transport } from "@connectrpc/connect";
 import type { EventStore } from "toka-events";
 import { createRemoteStore, createWebTransport } from "toka-events/adapters/connect/client";
-import { type ContractRunner, historyContract, vaultContract, type VaultContractOptions } from "../../src/adapters/_contract/index.js";
+import { type ContractRunner, historyContract, orderContract, vaultContract, type VaultContractOptions } from "../../src/adapters/_contract/index.js";
 
 /** Opens a fresh, empty remote store with a server of its own behind it. */
 export type OpenRemote = (opts?: VaultContractOptions) => Promise<EventStore>;
 
 /**
- * Registers the vault and catch-up contracts on `run`, against remote stores from `open`.
+ * Registers the vault, catch-up and ordered-commit contracts on `run`, against remote stores from `open`.
  *
  * @example
  * registerRemoteSuites(run, remoteStoresFrom(controlUrl));
@@ -21,6 +21,7 @@ export type OpenRemote = (opts?: VaultContractOptions) => Promise<EventStore>;
 export function registerRemoteSuites(run: ContractRunner, open: OpenRemote): void {
   vaultContract(run, open);
   historyContract(run, open);
+  orderContract(run, open);
 }
 
 /** The store, with `close()` also running `after` (which must not throw). */

@@ -26,13 +26,14 @@ import {
   historyContract,
   localVaultContract,
   ok,
+  orderContract,
   rejectsWithCode,
   vaultContract,
 } from "../../src/adapters/_contract/index.js";
 
 /**
  * Registers every runtime-independent suite on `run`: the published digest vectors, the codecs,
- * and the vault, local vault, bus and catch-up contracts over the memory adapters.
+ * and the vault, local vault, bus, catch-up and ordered-commit contracts over the memory adapters.
  *
  * @example
  * registerSuites({ test: (name, fn) => Deno.test(name, fn) });
@@ -50,6 +51,7 @@ export function registerSuites(run: ContractRunner): void {
     const store = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
     return { commit: store.commit, subscribe: store.subscribe, close: store.close };
   });
+  orderContract(run, () => createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() }));
 }
 
 type Payload = { utf8?: string; hex?: string; repeat?: { hex: string; count: number } };

@@ -1,6 +1,7 @@
+import { type CommitOptions, createCommitSequencer } from "./commit-order.js";
 import { ErrorCode, EventError } from "./errors.js";
 import { subscribeWithHistory } from "./subscribe-with-history.js";
-import type { CallOptions, Event, EventBus, StoredEvent, SubscribeOptions, Subscription, Vault } from "./types.js";
+import type { CommitResult, Event, EventBus, StoredEvent, SubscribeOptions, Subscription, Vault } from "./types.js";
 
 /**
  * A vault whose subscriptions replay history and then go live: what a server serves and what a
@@ -8,6 +9,8 @@ import type { CallOptions, Event, EventBus, StoredEvent, SubscribeOptions, Subsc
  * then live events, with no gap and no duplicate.
  */
 export interface EventStore extends Vault {
+  /** Commits a batch atomically, after the event named by `opts.after` (if any); see {@link CommitOptions}. */
+  commit(events: Event[], opts?: CommitOptions): Promise<CommitResult[]>;
   subscribe(opts?: SubscribeOptions): Subscription;
 }
 
@@ -27,17 +30,19 @@ export interface EventStoreParts {
  */
 export function createEventStore({ vault, bus }: EventStoreParts): EventStore {
   if (!vault || !bus) throw new EventError(ErrorCode.invalid_argument, "createEventStore needs a vault and a bus");
+  const sequencer = createCommitSequencer(async (id, o) => (await vault.header(id, o)) !== undefined);
+  async function commit(events: Event[], opts?: CommitOptions) {
+    const results = await vault.commit(events, opts);
+    const stored: StoredEvent[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.status === "stored") stored.push({ ...events[i]!, seq: r.seq });
+    }
+    if (stored.length > 0) await bus.publish(stored);
+    return results;
+  }
   return {
-    async commit(events: Event[], opts?: CallOptions) {
-      const results = await vault.commit(events, opts);
-      const stored: StoredEvent[] = [];
-      for (let i = 0; i < results.length; i++) {
-        const r = results[i]!;
-        if (r.status === "stored") stored.push({ ...events[i]!, seq: r.seq });
-      }
-      if (stored.length > 0) await bus.publish(stored);
-      return results;
-    },
+    commit: (events: Event[], opts?: CommitOptions) => sequencer.run(events, opts, () => commit(events, opts)),
     header: (id, opts) => vault.header(id, opts),
     payload: (digest, opts) => vault.payload(digest, opts),
     read: (opts) => vault.read(opts),

@@ -2,7 +2,7 @@
 // whose commits and subscriptions the test controls, and runtimes that are closed after each test.
 import { createMemoryBus, createMemoryVault } from "../../src/adapters/memory/index.js";
 import {
-  type CallOptions,
+  type CommitOptions,
   type CommitResult,
   createEventStore,
   createSubscriberQueue,
@@ -43,7 +43,7 @@ export function fakeClock(randoms: number[] = [0.5]): { clock: Clock; sleeps: nu
   return { clock, sleeps };
 }
 
-export type CommitImpl = (events: Event[], opts?: CallOptions) => Promise<CommitResult[]>;
+export type CommitImpl = (events: Event[], opts?: CommitOptions) => Promise<CommitResult[]>;
 
 export interface FakeRemote extends EventStore {
   /** Every commit call, in order. */

@@ -17,4 +17,5 @@ export {
 } from "./harness.js";
 export { historyContract, type HistoryUnderTest } from "./history-contract.js";
 export { localVaultContract } from "./local-vault-contract.js";
+export { orderContract, type OrderUnderTest } from "./order-contract.js";
 export { vaultContract, type VaultContractOptions } from "./vault-contract.js";

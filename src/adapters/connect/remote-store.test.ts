@@ -1,5 +1,5 @@
 import { afterAll, describe, it } from "vitest";
-import { historyContract, vaultContract } from "../_contract/index.js";
+import { historyContract, orderContract, vaultContract } from "../_contract/index.js";
 import { startTestServer, type TestServer, WIRES } from "./test-servers.js";
 
 // The foundation's contract suites, unchanged, against a remote store over every wire.
@@ -15,4 +15,5 @@ describe.each(WIRES)("remote store over %s", (wire) => {
   };
   vaultContract({ test: (name, fn) => it(name, fn) }, async (opts) => (await open(opts)).remote);
   historyContract({ test: (name, fn) => it(name, fn) }, async () => (await open()).remote);
+  orderContract({ test: (name, fn) => it(name, fn) }, async () => (await open()).remote);
 });

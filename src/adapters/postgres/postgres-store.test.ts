@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, inject, it } from "vitest";
 import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
 import { uuidv4 } from "../../core/index.js";
-import { historyContract, vaultContract } from "../_contract/index.js";
+import { historyContract, orderContract, vaultContract } from "../_contract/index.js";
 import { createPgClient, createPostgresStore, migrate, type SqlClient } from "./index.js";
 
 const run = { test: (name: string, fn: () => Promise<void>) => it(name, fn) };
@@ -20,6 +20,7 @@ function contracts(client: () => SqlClient, schema?: string) {
   };
   vaultContract(run, open);
   historyContract(run, () => open());
+  orderContract(run, () => open());
 }
 
 describe("postgres store on PGlite", () => {

@@ -3,7 +3,9 @@ import {
   type CallOptions,
   checkSubscribeOptions,
   checkReadOptions,
+  type CommitOptions,
   type CommitResult,
+  createCommitSequencer,
   createSubscriberQueue,
   DIGEST_BYTES,
   encodeParentRefs,
@@ -102,7 +104,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     return kinds?.length && !kinds.includes("*") ? Number.MAX_SAFE_INTEGER : cursor + n;
   }
 
-  async function commit(events: Event[], callOpts?: CallOptions): Promise<CommitResult[]> {
+  async function commit(events: Event[], callOpts?: CommitOptions): Promise<CommitResult[]> {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     throwIfAborted(callOpts?.signal);
     if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
@@ -256,8 +258,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     return queue;
   }
 
+  // Pipelined batches (`after`) keep their order; one from another server shows up in the table.
+  const sequencer = createCommitSequencer(
+    async (id, o) => (await sql(`SELECT 1 FROM ${q}toka_events WHERE tenant = $1 AND id = $2`, [tenant, id], o.signal)).length > 0,
+  );
+
   return {
-    commit,
+    commit: (events, callOpts) => sequencer.run(events, callOpts, () => commit(events, callOpts)),
     async header(id, callOpts) {
       if (!isUuid(id)) throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
       const rows = await sql(`SELECT ${EVENT_COLUMNS} FROM ${q}toka_events WHERE tenant = $1 AND id = $2`, [tenant, id], callOpts?.signal);

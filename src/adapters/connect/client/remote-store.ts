@@ -1,8 +1,10 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
   type CallOptions,
+  checkAfter,
   checkSubscribeOptions,
   checkReadOptions,
+  type CommitOptions,
   createSubscriberQueue,
   ErrorCode,
   type Event,
@@ -143,11 +145,12 @@ export function createRemoteStore(opts: RemoteStoreOptions): EventStore {
   }
 
   return {
-    async commit(events: Event[], callOpts?: CallOptions) {
+    async commit(events: Event[], callOpts?: CommitOptions) {
       if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
       for (const e of events) validateEvent(e);
+      checkAfter(callOpts?.after);
       const signal = callOpts?.signal;
-      const res = await call(signal, () => client.commit({ events: events.map(eventToProto) }, { signal, timeoutMs }));
+      const res = await call(signal, () => client.commit({ events: events.map(eventToProto), after: callOpts?.after ?? "" }, { signal, timeoutMs }));
       if (res.results.length !== events.length) {
         throw new EventError(ErrorCode.internal, `server answered ${res.results.length} results for ${events.length} events`);
       }

@@ -123,7 +123,7 @@ export function createEventStoreHandler(opts: EventStoreHandlerOptions): EventSt
               throw new EventError(ErrorCode.permission_denied, `event ${e.header.id}: ${p.id} may not commit kind ${e.header.kind}`);
             }
           }
-          const results = await store.commit(events, { signal: ctx.signal });
+          const results = await store.commit(events, { signal: ctx.signal, after: req.after === "" ? undefined : req.after });
           return { results: results.map(resultToProto) };
         }),
         subscribe: async function* (req, ctx) {
