@@ -32,8 +32,8 @@ export interface DeadLetter {
  */
 export interface LocalVault extends Vault {
   commit(events: Event[], opts?: LocalCommitOptions): Promise<CommitResult[]>;
-  /** The oldest `limit` outbox entries (default all), in seq order. */
-  outbox(opts?: { limit?: number } & CallOptions): Promise<StoredEvent[]>;
+  /** The oldest `limit` outbox entries (default all) with a seq above `after` (default 0), in seq order. */
+  outbox(opts?: { after?: number; limit?: number } & CallOptions): Promise<StoredEvent[]>;
   /** How many events wait in the outbox. */
   outboxSize(opts?: CallOptions): Promise<number>;
   /** Removes acknowledged events from the outbox and records their remote seqs, in one transaction. */
@@ -62,6 +62,17 @@ export function checkCursorName(name: unknown): string {
     throw new EventError(ErrorCode.invalid_argument, "a cursor name is a string of 1-128 characters");
   }
   return name;
+}
+
+/** Validates outbox() options: `after` a non-negative integer, `limit` one too (or Infinity); their values with defaults. */
+export function checkOutboxOptions(o: { after?: number; limit?: number } | undefined): { after: number; limit: number } {
+  const after = o?.after ?? 0;
+  const limit = o?.limit ?? Infinity;
+  if (!Number.isSafeInteger(after) || after < 0) throw new EventError(ErrorCode.invalid_argument, `outbox option after must be a non-negative integer, got ${String(after)}`);
+  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw new EventError(ErrorCode.invalid_argument, `outbox option limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  return { after, limit };
 }
 
 /** Validates a cursor move: a name and a non-negative integer value. */

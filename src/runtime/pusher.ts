@@ -1,4 +1,4 @@
-import { ErrorCode, type Event, EventError, type StoredEvent } from "../core/index.js";
+import { type CommitResult, ErrorCode, type Event, EventError, type StoredEvent } from "../core/index.js";
 import { METRICS } from "./metrics.js";
 import { pause, type SyncContext } from "./sync-context.js";
 
@@ -10,73 +10,119 @@ export interface BatchOptions {
   maxBytes?: number;
   /** Wait this long for more events before pushing a partial batch (default 0: push at once). */
   delayMs?: number;
+  /**
+   * Most pushes on the way at once (default 4). Each names the batch before it, so the server
+   * stores them in outbox order; 1 sends the next batch only after the last one's ack.
+   */
+  maxInFlight?: number;
 }
 
 /**
- * Drains the outbox to the remote store for as long as the runtime is open. Failures that say
+ * Drains the outbox to the remote store for as long as the runtime is open, with up to
+ * `maxInFlight` batches on the way at once: each names the last event of the batch before it
+ * (`after`), so the server stores them in the order they left the outbox. Failures that say
  * nothing about the events (outages, auth, bugs) wait with capped exponential backoff and jitter,
- * then retry the same events; a refused batch is
- * split until the refused event is found, which then moves to the dead letters with every outbox
- * event that descends from it. Acks are recorded in the vault (outbox removal and remote seq in
- * one transaction). No error ends the loop.
+ * then retry the same events; a refused batch is split until the refused event is found, which then
+ * moves to the dead letters with every outbox event that descends from it. Acks are recorded in
+ * the vault (outbox removal and remote seq in one transaction). No error ends the loop.
  */
 export async function runPusher(ctx: SyncContext, batch: BatchOptions): Promise<void> {
   const maxEvents = batch.maxEvents ?? 500;
   const maxBytes = batch.maxBytes ?? 1 << 20;
+  const maxInFlight = batch.maxInFlight ?? 4;
+  const flights: Flight[] = []; // oldest first
   let attempt = 0;
   let isolate = 0; // after a refusal, push one event at a time for this many events
   while (!ctx.signal.aborted) {
     try {
-      if (!ctx.isLeader()) {
-        await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
-        // The leader's acks are not announced to followers: re-count what is still pending.
-        if (!ctx.signal.aborted) await ctx.refreshPending();
-        continue;
-      }
-      let events = await ctx.vault.outbox({ limit: isolate > 0 ? 1 : maxEvents });
-      if (events.length === 0) {
-        // What a failed push held was delivered after all (the pull acknowledged it): the push
-        // link has nothing left that fails.
-        if (attempt > 0) {
-          attempt = 0;
-          ctx.link("push", true);
+      if (ctx.isLeader() && flights.length < (isolate > 0 ? 1 : maxInFlight)) {
+        const last = flights.at(-1)?.events.at(-1);
+        let events = await ctx.vault.outbox({ after: last?.seq ?? 0, limit: isolate > 0 ? 1 : maxEvents });
+        if (events.length > 0) {
+          if (batch.delayMs && !last && events.length < maxEvents && isolate === 0) {
+            await ctx.clock.sleep(batch.delayMs, ctx.signal);
+            events = await ctx.vault.outbox({ limit: maxEvents });
+          }
+          if (events.length > 0) flights.push(send(ctx, byBytes(events, maxBytes), last?.header.id));
+          continue;
         }
-        // A commit that counted itself after this loop had pushed it would leave pending stale.
-        if (ctx.status.get().pending !== 0) await ctx.refreshPending();
-        await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
+      }
+      const flight = flights.shift();
+      if (!flight) {
+        await idle(ctx, attempt > 0);
+        attempt = 0;
         continue;
       }
-      if (batch.delayMs && events.length < maxEvents && isolate === 0) {
-        await ctx.clock.sleep(batch.delayMs, ctx.signal);
-        events = await ctx.vault.outbox({ limit: maxEvents });
-      }
-      events = byBytes(events, maxBytes);
-      const outcome = await pushOnce(ctx, events);
+      const outcome = await land(ctx, flight, false);
       if (outcome === "pushed") {
         attempt = 0;
-        isolate = Math.max(0, isolate - events.length);
-      } else if (outcome === "split") {
-        isolate = events.length;
+        isolate = Math.max(0, isolate - flight.events.length);
+        continue;
+      }
+      // The batches behind it were sent to follow it: settle them (they may have been stored).
+      await landAll(ctx, flights);
+      if (outcome === "split") {
+        isolate = flight.events.length;
       } else if (outcome === "rejected") {
         isolate = Math.max(0, isolate - 1);
-      } else if (outcome === "retry" && !(await pause(ctx, attempt++))) return;
+      } else if (!(await pause(ctx, attempt++))) return;
     } catch (err) {
       // The vault itself failed (or code we call threw): note it, back off, carry on.
+      await landAll(ctx, flights).catch(() => {});
       if (ctx.signal.aborted) return;
       ctx.report(err);
       if (!(await pause(ctx, attempt++))) return;
     }
   }
+  await landAll(ctx, flights).catch(() => {});
 }
 
-async function pushOnce(ctx: SyncContext, events: StoredEvent[]): Promise<"pushed" | "retry" | "split" | "rejected"> {
-  const t0 = ctx.clock.now();
-  let results;
-  try {
-    results = await ctx.remote.commit(events.map(toEvent), { signal: ctx.signal });
-  } catch (err) {
-    if (ctx.signal.aborted) return "retry";
-    const e = ctx.report(err);
+/** A push on its way: the events, when it left, and its outcome (never rejects). */
+interface Flight {
+  events: StoredEvent[];
+  sent: number;
+  reply: Promise<{ results: CommitResult[] } | { error: unknown }>;
+}
+
+function send(ctx: SyncContext, events: StoredEvent[], after: string | undefined): Flight {
+  const reply = ctx.remote.commit(events.map(toEvent), { signal: ctx.signal, after }).then(
+    (results) => ({ results }),
+    (error: unknown) => ({ error }),
+  );
+  return { events, sent: ctx.clock.now(), reply };
+}
+
+/** Nothing to push: wait for a commit (or the idle tick), keeping `pending` and the status true. */
+async function idle(ctx: SyncContext, failedBefore: boolean): Promise<void> {
+  if (!ctx.isLeader()) {
+    await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
+    // The leader's acks are not announced to followers: re-count what is still pending.
+    if (!ctx.signal.aborted) await ctx.refreshPending();
+    return;
+  }
+  // What a failed push held was delivered after all (the pull acknowledged it): the push link has
+  // nothing left that fails.
+  if (failedBefore) ctx.link("push", true);
+  // A commit that counted itself after this loop had pushed it would leave pending stale.
+  if (ctx.status.get().pending !== 0) await ctx.refreshPending();
+  await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
+}
+
+/** Settles every flight in order, as followers of a failed one. */
+async function landAll(ctx: SyncContext, flights: Flight[]): Promise<void> {
+  for (const f of flights.splice(0)) await land(ctx, f, true);
+}
+
+/**
+ * Records a push's outcome: acks when it was stored. A failure of a follower (a batch sent behind
+ * one that failed) is expected and not reported; its events are pushed again.
+ */
+async function land(ctx: SyncContext, flight: Flight, follower: boolean): Promise<"pushed" | "retry" | "split" | "rejected"> {
+  const { events } = flight;
+  const reply = await flight.reply;
+  if ("error" in reply) {
+    if (ctx.signal.aborted || follower) return "retry";
+    const e = ctx.report(reply.error);
     if (!isRefusal(e)) {
       ctx.link("push", false);
       ctx.metrics.add(METRICS.retried, 1);
@@ -87,10 +133,11 @@ async function pushOnce(ctx: SyncContext, events: StoredEvent[]): Promise<"pushe
     await deadLetter(ctx, events[0]!, e);
     return "rejected";
   }
+  const { results } = reply;
   await ctx.vault.acknowledge(results.map((r, i) => ({ id: events[i]!.header.id, remoteSeq: r.seq })));
   const now = ctx.clock.now();
   ctx.metrics.add(METRICS.pushed, events.length);
-  ctx.metrics.record(METRICS.pushDuration, now - t0);
+  ctx.metrics.record(METRICS.pushDuration, now - flight.sent);
   for (const e of events) ctx.metrics.record(METRICS.syncLatency, Math.max(0, now - e.header.timestamp));
   ctx.status.update({ lastPushAt: now });
   ctx.link("push", true);

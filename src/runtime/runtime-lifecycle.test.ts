@@ -138,6 +138,35 @@ describe("commit", () => {
     expect(() => rt.subscribe()).toThrow(expect.objectContaining({ code: ErrorCode.failed_precondition }));
   });
 
+  it.each([
+    ["batch.maxEvents 0", { batch: { maxEvents: 0 } }],
+    ["batch.maxBytes 1.5", { batch: { maxBytes: 1.5 } }],
+    ["batch.maxInFlight 0", { batch: { maxInFlight: 0 } }],
+    ["batch.delayMs -1", { batch: { delayMs: -1 } }],
+    ["retry.baseMs NaN", { retry: { baseMs: Number.NaN } }],
+    ["retry.maxMs as a string", { retry: { maxMs: "30s" } }],
+    ["limits.maxPending 0", { limits: { maxPending: 0 } }],
+    ["limits.policy drop", { limits: { policy: "drop" } }],
+    ["pull.maxBatch -5", { pull: { maxBatch: -5 } }],
+    ["idleMs Infinity", { idleMs: Infinity }],
+  ] as [string, object][])("createEventRuntime with %s fails with invalid_argument naming it", (name, bad) => {
+    expect(() => createEventRuntime({ vault: createMemoryVault(), ...bad })).toThrow(
+      expect.objectContaining({ code: ErrorCode.invalid_argument, message: expect.stringContaining(name.split(" ")[0]!) }),
+    );
+  });
+
+  it("createEventRuntime takes limits.maxPending Infinity and every option at its bound", async () => {
+    const rt = createEventRuntime({
+      vault: createMemoryVault(),
+      batch: { maxEvents: 1, maxBytes: 1, maxInFlight: 1, delayMs: 0 },
+      retry: { baseMs: 0, maxMs: 0 },
+      limits: { maxPending: Infinity, policy: "reject" },
+      pull: { maxBatch: 1 },
+      idleMs: 0,
+    });
+    await rt.close();
+  });
+
   it("createEventRuntime with a plain (non-Local) vault fails with invalid_argument", () => {
     const local = createMemoryVault();
     const plain: Vault = {
@@ -274,9 +303,11 @@ describe("boot", () => {
     const ms = performance.now() - t0;
     console.log(`boot over 20,000 pending events: first commit resolved and pending=20,001 after ${ms.toFixed(1)} ms`);
     expect(ms).toBeLessThan(1000);
-    // The pusher took its first batch from the head of the outbox.
-    await expect.poll(() => remote.calls.length).toBe(1);
-    expect(remote.calls[0]).toHaveLength(500);
+    // The pusher took its first batches (4 in flight by default) from the head of the outbox.
+    await expect.poll(() => remote.calls.length).toBe(4);
+    expect(remote.calls.map((c) => c.length)).toEqual([500, 500, 500, 500]);
+    const outbox = (await vault.outbox({ limit: 2000 })).map((e) => e.header.id);
+    expect(remote.calls.flat().map((e) => e.header.id)).toEqual(outbox);
   });
 });
 

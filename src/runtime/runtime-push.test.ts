@@ -18,7 +18,7 @@ import {
   type StoredEvent,
 } from "../core/index.js";
 import { type EventRuntime, METRICS } from "./index.js";
-import { abortable, fakeClock, fakeRemote, hang, runtimes } from "../../test/support/runtime-doubles.js";
+import { abortable, fakeClock, fakeRemote, hang, runtimes, sleep } from "../../test/support/runtime-doubles.js";
 
 // ---------------------------------------------------------------------------------------------
 // Test doubles
@@ -118,6 +118,103 @@ describe("push: batches", () => {
     expect(sleeps[0]).toBe(7);
     expect(remote.calls.flat()).toHaveLength(4);
     expect(remote.calls.length).toBeLessThan(4);
+  });
+});
+
+describe("push: batches in flight", () => {
+  it("keeps up to batch.maxInFlight pushes on the way, each naming the last event of the one before", async () => {
+    const remote = fakeRemote();
+    const vault = createMemoryVault();
+    const events = Array.from({ length: 20 }, () => event());
+    await preload(vault, events);
+    const gate = deferred();
+    const afters: (string | undefined)[] = [];
+    let open = 0;
+    let most = 0;
+    remote.commitImpl = async (batch, o) => {
+      afters.push(o?.after);
+      most = Math.max(most, ++open);
+      try {
+        await abortable(gate.promise, o?.signal);
+        return await remote.store.commit(batch, o);
+      } finally {
+        open--;
+      }
+    };
+    const rt = runtime(remote, { vault, batch: { maxEvents: 4, maxInFlight: 3 } });
+    await expect.poll(() => remote.calls.length).toBe(3);
+    await sleep(20);
+    expect(remote.calls).toHaveLength(3); // the window is full
+    gate.resolve();
+    await flushWithin(rt, 5000);
+    expect(most).toBe(3);
+    expect(remote.calls.map((c) => c.length)).toEqual([4, 4, 4, 4, 4]);
+    expect(remote.calls.flatMap(ids)).toEqual(ids(events));
+    // The first batch of a run names nothing; each later one names the batch sent before it.
+    expect(afters[0]).toBeUndefined();
+    for (let i = 1; i < 3; i++) expect(afters[i]).toBe(remote.calls[i - 1]!.at(-1)!.header.id);
+    expect(await serverIds(remote.store)).toEqual(ids(events));
+  });
+
+  it("batch.maxInFlight 1 sends the next batch only after the last one's ack", async () => {
+    const remote = fakeRemote();
+    const vault = createMemoryVault();
+    await preload(vault, Array.from({ length: 9 }, () => event()));
+    let open = 0;
+    let most = 0;
+    remote.commitImpl = async (batch, o) => {
+      most = Math.max(most, ++open);
+      await sleep(3);
+      open--;
+      expect(o?.after).toBeUndefined();
+      return remote.store.commit(batch, o);
+    };
+    const rt = runtime(remote, { vault, batch: { maxEvents: 2, maxInFlight: 1 } });
+    await flushWithin(rt, 5000);
+    expect(most).toBe(1);
+    expect(remote.calls).toHaveLength(5);
+  });
+
+  it("a failed push: the ones behind it settle, then all is pushed again in outbox order, each event once", async () => {
+    const remote = fakeRemote();
+    const vault = createMemoryVault();
+    const events = Array.from({ length: 12 }, () => event());
+    await preload(vault, events);
+    let calls = 0;
+    remote.commitImpl = async (batch, o) => {
+      // The second push fails after the server stored it (a lost reply); the third, sent behind
+      // it, is stored too; the first fails outright.
+      const n = ++calls;
+      await sleep(5 * (4 - Math.min(n, 3)));
+      if (n === 1) throw new EventError(ErrorCode.unavailable, "connection reset");
+      const r = await remote.store.commit(batch, o);
+      if (n === 2) throw new EventError(ErrorCode.deadline_exceeded, "reply lost");
+      return r;
+    };
+    const rt = runtime(remote, { vault, batch: { maxEvents: 4, maxInFlight: 3 }, retry: { baseMs: 1, maxMs: 5 } });
+    await flushWithin(rt, 5000);
+    // The first attempt of batches 2 and 3 could not follow batch 1 (it failed): nothing of theirs
+    // was stored out of order, and every event is on the server once, in outbox order.
+    expect(await serverIds(remote.store)).toEqual(ids(events));
+    expect(rt.status()).toMatchObject({ pending: 0, deadLetters: 0 });
+    expect(rt.metrics().counters["toka.runtime.events.pushed"]).toBe(12);
+  });
+
+  it("a refused event in a pipelined run is dead-lettered alone; the rest arrive in order", async () => {
+    const remote = fakeRemote();
+    const vault = createMemoryVault();
+    const before = Array.from({ length: 5 }, () => event());
+    const bad = event({ kind: "test.refused" });
+    const after = Array.from({ length: 6 }, () => event());
+    await preload(vault, [...before, bad, ...after]);
+    remote.commitImpl = async (batch, o) => {
+      if (batch.some((e) => e.header.kind === "test.refused")) throw new EventError(ErrorCode.permission_denied, "kind not allowed");
+      return remote.store.commit(batch, o);
+    };
+    const rt = runtime(remote, { vault, batch: { maxEvents: 3, maxInFlight: 4 } });
+    await flushWithin(rt, 5000);
+    expect(await serverIds(remote.store)).toEqual(ids([...before, ...after]));
+    expect((await rt.deadLetters()).map((d) => d.event.header.id)).toEqual([bad.header.id]);
   });
 });
 

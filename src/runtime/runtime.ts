@@ -24,6 +24,7 @@ import { type Clock, type RetryOptions, systemClock } from "./clock.js";
 import { createMetrics, METRICS, type MetricsSink, type MetricsSnapshot } from "./metrics.js";
 import { type PullOptions, REMOTE_CURSOR, runPuller } from "./puller.js";
 import { type BatchOptions, runPusher } from "./pusher.js";
+import { checkRuntimeOptions } from "./runtime-options.js";
 import { createStatusCell, type RuntimeStatus } from "./status.js";
 import type { SyncContext } from "./sync-context.js";
 import { createWakeup } from "./wakeup.js";
@@ -107,6 +108,7 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.f
 export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
   const { vault, bus, remote, hasher } = opts;
   if (!isLocalVault(vault)) throw new EventError(ErrorCode.invalid_argument, "createEventRuntime needs a LocalVault (memory or IndexedDB)");
+  checkRuntimeOptions(opts);
   const clock = opts.clock ?? systemClock;
   const metrics = createMetrics(opts.metrics);
   const maxPending = opts.limits?.maxPending ?? Infinity;

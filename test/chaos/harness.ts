@@ -63,6 +63,8 @@ export interface Schedule {
   /** The runtimes' batch.maxEvents / batch.delayMs. */
   batchMax: number;
   batchDelayMs: number;
+  /** Pushes on the way at once (batch.maxInFlight). */
+  inFlight?: number;
   /** Server limits that change how streams are cut. */
   subscriberBuffer: number;
   maxPageEvents: number;
@@ -105,6 +107,7 @@ export function scheduleArb(opts: { vaults: fc.Arbitrary<VaultKind>; maxSteps?: 
     vaults: fc.tuple(opts.vaults, opts.vaults, opts.vaults),
     batchMax: fc.integer({ min: 1, max: 10 }),
     batchDelayMs: fc.constantFrom(0, 0, 3),
+    inFlight: fc.constantFrom(1, 2, 4, 4),
     subscriberBuffer: fc.constantFrom(2, 8, 4096),
     maxPageEvents: fc.constantFrom(3, 1000),
     serverLatencyMs: fc.constantFrom(0, 0, 2, 10),
@@ -347,7 +350,7 @@ class ClientSlot {
       remote: this.instrument(raw),
       idleMs: 30,
       retry: { baseMs: 4, maxMs: 40 },
-      batch: { maxEvents: s.batchMax, delayMs: s.batchDelayMs },
+      batch: { maxEvents: s.batchMax, delayMs: s.batchDelayMs, maxInFlight: s.inFlight },
     });
   }
 

@@ -70,6 +70,31 @@ export function localVaultContract(run: ContractRunner, make: () => Promise<Loca
     equal(await vault.outboxSize(), 3, "outboxSize after acks");
   });
 
+  test("outbox({ after }) skips the entries up to a seq (a pusher with batches in flight)", async (vault) => {
+    const events = makeEvents(6);
+    await vault.commit(events.slice(0, 1)); // not in the outbox
+    await vault.commit(events.slice(1), { outbox: true });
+    const seqs = async (o: { after?: number; limit?: number }) => (await vault.outbox(o)).map((s) => s.seq);
+    deepEqual(await seqs({ after: 0 }), [2, 3, 4, 5, 6], "after 0");
+    deepEqual(await seqs({ after: 1 }), [2, 3, 4, 5, 6], "after a seq not in the outbox");
+    deepEqual(await seqs({ after: 3 }), [4, 5, 6], "after 3");
+    deepEqual(await seqs({ after: 3, limit: 2 }), [4, 5], "after 3, limit 2");
+    deepEqual(await seqs({ after: 6 }), [], "after the last");
+    deepEqual(await seqs({ after: 99 }), [], "after the head");
+    await vault.acknowledge([{ id: events[4]!.header.id, remoteSeq: 1 }]);
+    deepEqual(await seqs({ after: 3 }), [4, 6], "after 3, once seq 5 is acknowledged");
+    for (const [o, name] of [
+      [{ after: -1 }, "after -1"],
+      [{ after: 1.5 }, "after 1.5"],
+      [{ after: "2" }, "after as a string"],
+      [{ limit: -1 }, "limit -1"],
+      [{ limit: Number.NaN }, "limit NaN"],
+    ] as [{ after?: number; limit?: number }, string][]) {
+      await rejectsWithCode(() => vault.outbox(o), "invalid_argument", `outbox(${name})`);
+    }
+    equal(await vault.outboxSize(), 4, "nothing changed by the bad calls");
+  });
+
   test("concurrent commits with outbox keep the outbox in seq order", async (vault) => {
     const batches = Array.from({ length: 20 }, (_, i) => makeEvents(1 + (i % 3)));
     const results = (await Promise.all(batches.map((b) => vault.commit(b, { outbox: true })))).flat();

@@ -2,6 +2,7 @@ import {
   type Ack,
   checkAck,
   checkCursorName,
+  checkOutboxOptions,
   type DeadLetter,
   type ErrorCode,
   type LocalVault,
@@ -39,9 +40,10 @@ export function syncState(withDb: WithDb, fromRecord: FromRecord): Omit<LocalVau
   return {
     outbox: (o) =>
       withDb(o?.signal, async (db) => {
-        const limit = o?.limit ?? Infinity;
-        if (limit <= 0) return []; // getAll's count 0 would mean "all"
-        const keys = await db.getAllKeys("outbox", undefined, Number.isFinite(limit) ? limit : undefined);
+        const { after, limit } = checkOutboxOptions(o);
+        if (limit === 0) return []; // getAll's count 0 would mean "all"
+        const range = after > 0 ? IDBKeyRange.lowerBound(after, true) : undefined;
+        const keys = await db.getAllKeys("outbox", range, Number.isFinite(limit) ? limit : undefined);
         return load(db, keys);
       }),
     outboxSize: (o) => withDb(o?.signal, (db) => db.count("outbox")),

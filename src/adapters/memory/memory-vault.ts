@@ -15,6 +15,7 @@ import {
   checkAck,
   checkCursor,
   checkCursorName,
+  checkOutboxOptions,
   type DeadLetter,
   type LocalCommitOptions,
   type LocalVault,
@@ -148,11 +149,12 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     },
     async outbox(o) {
       open(o?.signal);
-      const limit = o?.limit ?? Infinity;
+      const { after, limit } = checkOutboxOptions(o);
       const out: StoredEvent[] = [];
       for (const id of outbox) {
         if (out.length >= limit) break;
-        out.push(copy(byId.get(id)!));
+        const e = byId.get(id)!;
+        if (e.seq > after) out.push(copy(e));
       }
       return out;
     },
