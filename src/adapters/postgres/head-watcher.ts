@@ -1,9 +1,14 @@
 import type { SqlClient } from "./sql-client.js";
 
-/** Wakes a store's subscribers when its head may have moved. */
+/**
+ * Wakes a store's subscribers when its head may have moved, with the new head when it is known
+ * for this log (every seq up to it is committed and visible), or without one when they must read it.
+ */
 export interface HeadWatcher {
   /** Registers a wake-up; returns an unregister function. */
-  add(wake: () => void): () => void;
+  add(wake: (head?: number) => void): () => void;
+  /** Tells the subscribers of this process about a head this process just committed. */
+  poke(head: number): void;
   close(): Promise<void>;
 }
 
@@ -19,14 +24,14 @@ export function createHeadWatcher(opts: {
   head: () => Promise<number>;
   onError: (err: unknown) => void;
 }): HeadWatcher {
-  const wakes = new Set<() => void>();
+  const wakes = new Set<(head?: number) => void>();
   let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let lastPolled = -1;
   const prefix = `${opts.tenant}:`;
 
-  const wakeAll = () => {
-    for (const w of [...wakes]) w();
+  const wakeAll = (head?: number) => {
+    for (const w of [...wakes]) w(head);
   };
 
   function start(): void {
@@ -34,7 +39,9 @@ export function createHeadWatcher(opts: {
       unlisten = opts.client
         .listen(opts.channel, (payload) => {
           if (payload === undefined) wakeAll(); // reconnected: notifications may be lost
-          else if (payload.startsWith(prefix)) wakeAll(); // "tenant:head": ours; re-read the head
+          // "tenant:head": ours, or another log's on the same channel (one chosen by search_path):
+          // its head is not taken, the subscribers read their own.
+          else if (payload.startsWith(prefix)) wakeAll();
         })
         .catch((err: unknown) => {
           opts.onError(err); // polling still covers it
@@ -46,7 +53,7 @@ export function createHeadWatcher(opts: {
         (h) => {
           if (h !== lastPolled) {
             lastPolled = h;
-            wakeAll();
+            wakeAll(h);
           }
         },
         (err: unknown) => opts.onError(err),
@@ -66,6 +73,7 @@ export function createHeadWatcher(opts: {
   }
 
   return {
+    poke: (head) => wakeAll(head),
     add(wake) {
       wakes.add(wake);
       if (wakes.size === 1) start();

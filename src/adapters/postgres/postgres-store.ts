@@ -18,6 +18,7 @@ import {
   isBytes,
   isRetryable,
   isUuid,
+  matchKind,
   type ReadOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -29,6 +30,7 @@ import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
 import { blob, bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
 import type { SqlClient } from "./sql-client.js";
 import { fromSqlError } from "./sql-errors.js";
+import { createTail, storedCopy } from "./tail.js";
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions extends SchemaOptions, HasherOptions {
@@ -158,6 +160,12 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
       callOpts?.signal,
     );
     const results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
+    // Committed: the subscribers of this process get the new events without reading them back.
+    const fresh = unique.flatMap((e, i) => (results[i]!.stored ? [storedCopy(e, results[i]!.seq)] : []));
+    if (fresh.length > 0) {
+      tail.add(fresh);
+      watcher.poke(fresh[fresh.length - 1]!.seq);
+    }
     const seen = new Set<number>();
     return events.map((e) => {
       const i = first.get(e.header.id)!;
@@ -183,17 +191,23 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
   }
 
   const pollMs = opts.pollMs ?? 1000;
+  const tail = createTail();
   const watcher = createHeadWatcher({ client, channel, tenant, pollMs, head: () => head(), onError });
 
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     const { bufferSize, overflow, after } = checkSubscribeOptions(subOpts);
+    const kinds = subOpts.kinds?.length && !subOpts.kinds.includes("*") ? subOpts.kinds : undefined;
+    const matches = kinds && ((kind: string) => kinds.some((k) => matchKind(k, kind)));
     let wake: (() => void) | undefined;
     let dirty = true;
+    // The head as the watcher told it; read from the log itself when it could not say.
+    let known = 0;
+    let readHead = true;
     const stop = new AbortController();
-    // A notification only wakes the subscriber; the head is always read from its own log (another
-    // log on the same channel, e.g. via search_path, must not move this cursor).
-    const unregister = watcher.add(() => {
+    const unregister = watcher.add((head) => {
+      if (head === undefined) readHead = true;
+      else known = Math.max(known, head);
       dirty = true;
       const w = wake;
       wake = undefined;
@@ -222,20 +236,36 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         if (queue.closed) return;
         dirty = false;
         try {
-          const upTo = await head({ signal: stop.signal });
+          if (readHead) {
+            readHead = false;
+            known = Math.max(known, await head({ signal: stop.signal }));
+          }
+          const upTo = known;
           while (cursor < upTo && !queue.closed) {
-            const to = Math.min(upTo, bound(cursor, pageSize, subOpts.kinds));
-            const rows = await page(cursor, to, subOpts.kinds, pageSize, stop.signal);
-            for (const event of rows) {
+            // Recent events come from the tail (what this process committed or read), else a page.
+            const cached = tail.run(cursor, Math.min(upTo, cursor + pageSize));
+            let events: StoredEvent[];
+            let to: number;
+            if (cached) {
+              to = cached[cached.length - 1]!.seq;
+              events = matches ? cached.filter((e) => matches(e.header.kind)) : cached;
+            } else {
+              to = Math.min(upTo, bound(cursor, pageSize, subOpts.kinds));
+              events = await page(cursor, to, subOpts.kinds, pageSize, stop.signal);
+              if (!matches) tail.add(events);
+              if (events.length === pageSize) to = events[events.length - 1]!.seq;
+            }
+            for (const event of events) {
               const r = queue.push({ type: "event", event });
               if (r) await r;
             }
-            cursor = rows.length < pageSize ? to : rows[rows.length - 1]!.seq;
+            cursor = to;
           }
         } catch (err) {
           // The database went away: the subscription waits for the next poll and carries on.
           if (!isRetryable(err) || queue.closed) throw err;
           onError(err);
+          readHead = true;
           dirty = true;
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, pollMs);
