@@ -28,6 +28,7 @@ import { createRemoteStore, createWebTransport } from "../src/adapters/connect/c
 import { createPgClient, createPostgresStore, migrate, type SqlClient } from "../src/adapters/postgres/index.js";
 import { createEvent, encodeParentRefs, type Event, type EventStore, type Subscription } from "../src/core/index.js";
 import { startPostgres } from "../test/support/postgres-server.js";
+import { startFsyncProbe } from "./fsync-probe.js";
 import { type Budget, type Case, measureAll, pick, printTable, ratio } from "./harness.js";
 
 const PAYLOAD_BYTES = 256;
@@ -396,8 +397,22 @@ function readCases(db: string, client: SqlClient, tenant: string): Case[] {
 // ---------------------------------------------------------------------------------------------
 // Commit → subscriber latency across two server processes
 
-async function crossServerLatency(serverUrl: string): Promise<void> {
-  const db = await freshDatabase(serverUrl, "toka_bench_latency");
+/**
+ * Commit → subscriber latency through two `serve` processes. With `walFlush: false` the database
+ * runs with `synchronous_commit = off` (a diagnostic, not a durable set-up): the same run without
+ * the disk's WAL flush under every commit, to tell this SDK's share of the latency from the disk's.
+ */
+async function crossServerLatency(serverUrl: string, walFlush = true): Promise<void> {
+  const db = await freshDatabase(serverUrl, walFlush ? "toka_bench_latency" : "toka_bench_latency_nosync");
+  if (!walFlush) {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${new URL(db.url).pathname.slice(1)} SET synchronous_commit = off`);
+    } finally {
+      await admin.end();
+    }
+  }
   const servers: ServeProcess[] = [];
   const stores: EventStore[] = [];
   try {
@@ -436,6 +451,7 @@ async function crossServerLatency(serverUrl: string): Promise<void> {
       started.clear();
       for (const l of Object.values(latencies)) l.length = 0;
       const cpu = cpuMeter({ "bench client": process.pid, A: a.pid, B: b.pid });
+      const probe = startFsyncProbe();
       const commitMs: number[] = [];
       await paced(LATENCY_RATE / batch, ms, async (i) => {
         const chunk = events.slice(i * batch, (i + 1) * batch);
@@ -445,16 +461,17 @@ async function crossServerLatency(serverUrl: string): Promise<void> {
         commitMs.push(performance.now() - t0);
       });
       const cpuLine = cpu();
+      const disk = await probe();
       // The stragglers: at most 5 s.
       for (let waited = 0; waited < 5000 && Object.values(latencies).some((l) => l.length < events.length); waited += 20) await sleep(20);
-      console.log(`\n${title}\n  ${cpuLine} (during the paced commits)`);
+      console.log(`\n${title}\n  ${cpuLine} (during the paced commits)\n  ${disk}`);
       console.log(latencyLine(`commit round trip through A (start → resolved)`, commitMs));
       for (const [name, l] of Object.entries(latencies)) console.log(latencyLine(`commit start → received on ${name}`, l, events.length));
       return latencies;
     };
 
     console.log(
-      `\n## postgres: commit → subscriber latency, two \`serve\` processes on one fresh database\n\n` +
+      `\n## postgres: commit → subscriber latency, two \`serve\` processes on one fresh database${walFlush ? "" : " with synchronous_commit = off (diagnostic: no WAL flush under the commits)"}\n\n` +
         `  A, B: node dist/cli.js serve --store postgres://…/<fresh db> --port 0; subscribers on B (Connect and gRPC) and on A;\n` +
         `  commits through A (Connect) paced at ${LATENCY_RATE} events/s, open loop (a slow commit does not hold the next one back)`,
     );
@@ -475,7 +492,13 @@ async function crossServerLatency(serverUrl: string): Promise<void> {
     console.log();
     for (const name of ["B, Connect", "B, gRPC"]) {
       const l = batched[name]!;
-      ratio(`${name}, batches of ${LATENCY_BATCH}: p99 ${LATENCY_P99_TARGET} ms / measured`, (LATENCY_P99_TARGET / p99(l)) * lost(l, total), 1);
+      const label = `${name}, batches of ${LATENCY_BATCH}${walFlush ? "" : ", no WAL flush"}: p99 ${LATENCY_P99_TARGET} ms / measured`;
+      ratio(label, (LATENCY_P99_TARGET / p99(l)) * lost(l, total), walFlush ? 1 : undefined);
+    }
+    if (!walFlush) {
+      for (const s of subs) s.close();
+      await Promise.all(loops);
+      return;
     }
     const singlesTotal = (LATENCY_RATE * SINGLES_MS) / 1000;
     const singles = await run(
@@ -578,6 +601,7 @@ export async function runPostgres(): Promise<void> {
     commitRatios(analyzed, "analyzed");
 
     await crossServerLatency(server.url);
+    await crossServerLatency(server.url, false);
   } finally {
     await pool?.end().catch(() => {});
     await db?.drop().catch(() => {});

@@ -5,8 +5,8 @@
  *   with an unreachable remote (so each commit also enqueues its outbox entry);
  * - end-to-end sync client → server → client on loopback: `toka-events serve` in a child process
  *   on PGlite and on PostgreSQL; runtime A (memory vault + createRemoteStore) commits, runtime B
- *   (memory vault + bus + createRemoteStore) pulls. Throughput: N events committed on A, timed
- *   until B's remote cursor covers them. Latency: A commits at a paced 1,000 events/s; each event
+ *   (memory vault + bus + createRemoteStore) pulls. Throughput: after 5k events of warm-up, N
+ *   events committed on A, timed until B's remote cursor covers them. Latency: A commits at a paced 1,000 events/s; each event
  *   is timed from the start of runtime.commit to its arrival at a subscriber of the server
  *   (createRemoteStore.subscribe) and at a subscriber of runtime B (runtime.subscribe).
  */
@@ -36,6 +36,7 @@ import {
 
 const COMMIT_RATIO_TARGET = 0.7;
 const SYNC_EVENTS = 20_000;
+const WARMUP_EVENTS = 5_000;
 const SYNC_TARGET = 20_000; // events/s
 const LATENCY_RATE = 1_000; // events/s
 const LATENCY_MS = 5_000;
@@ -88,8 +89,13 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
     console.log(`\n## runtime: end-to-end sync through ${title}\n`);
     console.log(
       "  A, B: createEventRuntime({ vault: createMemoryVault(), remote: createRemoteStore(createWebTransport) }), B also with a memory bus;\n" +
-        `  server: node dist/cli.js serve --port 0 --store ${storeSpec} (a child process; fresh store)`,
+        `  server: node dist/cli.js serve --port 0 --store ${storeSpec} (a child process; fresh store); ${WARMUP_EVENTS / 1000}k events of warm-up first`,
     );
+
+    // Warm-up (not reported): JIT, connections, prepared plans, the server's first batches.
+    const warm = b.status().cursors.remote;
+    for (let i = 0; i < WARMUP_EVENTS; i++) await a.commit("bench.warmup", payloadFor(i));
+    if (!(await until(() => b.status().cursors.remote >= warm + WARMUP_EVENTS, 60_000))) throw new Error("warm-up did not sync");
 
     // Throughput: a burst of SYNC_EVENTS commits on A.
     const before = b.status().cursors.remote;

@@ -25,6 +25,7 @@ import {
   type Subscription,
   throwIfAborted,
 } from "../../core/index.js";
+import { createGroupCommit } from "./group-commit.js";
 import { createHeadWatcher } from "./head-watcher.js";
 import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
 import { blob, bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
@@ -112,6 +113,11 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
     for (const e of events) assertEventVerifies(e, { hasher });
     if (events.length === 0) return [];
+    return group(events, callOpts?.signal);
+  }
+
+  /** Writes verified events (one batch, or several merged by the group commit) in one call. */
+  async function write(events: Event[], signal?: AbortSignal): Promise<CommitResult[]> {
     // Each id goes to the database once; a repeat in the batch is a duplicate of its first copy.
     const first = new Map<string, number>();
     const unique: Event[] = [];
@@ -157,7 +163,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
         parentIds,
         blob(parentDigests).bytes,
       ],
-      callOpts?.signal,
+      signal,
     );
     const results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
     // Committed: the subscribers of this process get the new events without reading them back.
@@ -192,6 +198,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
 
   const pollMs = opts.pollMs ?? 1000;
   const tail = createTail();
+  const group = createGroupCommit(write);
   const watcher = createHeadWatcher({ client, channel, tenant, pollMs, head: () => head(), onError });
 
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {

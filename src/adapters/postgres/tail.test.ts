@@ -27,6 +27,13 @@ describe("tail", () => {
     expect(byBytes.run(0, 3)).toBeUndefined();
     expect(byBytes.run(1, 3)!.map((e) => e.seq)).toEqual([2, 3]);
   });
+
+  it("stays bounded and consistent over many adds", () => {
+    const tail = createTail({ maxEvents: 100, maxBytes: 1 << 20 });
+    for (let b = 0; b < 200; b++) tail.add(Array.from({ length: 50 }, (_, i) => stored(b * 50 + i + 1)));
+    expect(tail.run(10_000 - 100, 10_000)!.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 9_901 + i));
+    expect(tail.run(10_000 - 101, 10_000)).toBeUndefined();
+  });
 });
 
 describe("postgres store: its subscribers get its own commits from the tail", () => {

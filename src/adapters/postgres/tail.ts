@@ -22,8 +22,11 @@ export interface Tail {
 }
 
 export function createTail(limits: TailLimits = { maxEvents: 4096, maxBytes: 8 << 20 }): Tail {
-  // Insertion order is about seq order: the first inserted go first (a miss just means a read).
   const bySeq = new Map<number, StoredEvent>();
+  // Seqs in the order they were added (about seq order): the first added go first. A queue of its
+  // own, since taking the first key of a Map that had many deletions walks over their holes.
+  let order: number[] = [];
+  let first = 0;
   let bytes = 0;
 
   return {
@@ -31,12 +34,17 @@ export function createTail(limits: TailLimits = { maxEvents: 4096, maxBytes: 8 <
       for (const e of events) {
         if (bySeq.has(e.seq)) continue;
         bySeq.set(e.seq, e);
+        order.push(e.seq);
         bytes += e.payload.length;
       }
       while (bySeq.size > limits.maxEvents || (bytes > limits.maxBytes && bySeq.size > 0)) {
-        const [seq, e] = bySeq.entries().next().value!;
+        const seq = order[first++]!;
+        bytes -= bySeq.get(seq)!.payload.length;
         bySeq.delete(seq);
-        bytes -= e.payload.length;
+      }
+      if (first > 1024 && first * 2 > order.length) {
+        order = order.slice(first);
+        first = 0;
       }
     },
     run(after, upTo) {

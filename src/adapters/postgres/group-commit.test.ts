@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
+import { createEvent, ErrorCode, EventError, text, uuidv4 } from "../../core/index.js";
+import { createGroupCommit } from "./group-commit.js";
+import { createPostgresStore, migrate, type SqlClient } from "./index.js";
+
+describe("group commit", () => {
+  /** A write that takes 5 ms, records its calls, and refuses any batch holding a negative number. */
+  function fakeWrite() {
+    const calls: number[][] = [];
+    let down = false;
+    const write = async (events: number[]) => {
+      calls.push(events);
+      await new Promise((r) => setTimeout(r, 5));
+      if (down) throw new EventError(ErrorCode.unavailable, "database down");
+      if (events.some((e) => e < 0)) throw new EventError(ErrorCode.failed_precondition, "negative");
+      return events.map((e) => e * 10);
+    };
+    return { calls, write, setDown: (d: boolean) => (down = d) };
+  }
+
+  it("merges the batches that queued behind a write into one, and gives each its own results", async () => {
+    const f = fakeWrite();
+    const commit = createGroupCommit(f.write);
+    const outcomes = await Promise.all([commit([1]), commit([2, 3]), commit([4]), commit([5, 6])]);
+    expect(outcomes).toEqual([[10], [20, 30], [40], [50, 60]]);
+    expect(f.calls).toEqual([[1], [2, 3, 4, 5, 6]]);
+  });
+
+  it("a merged write is at most maxEvents, unless one batch alone is bigger", async () => {
+    const f = fakeWrite();
+    const commit = createGroupCommit(f.write, 4);
+    await Promise.all([commit([1]), commit([2, 3]), commit([4, 5]), commit([6, 7, 8, 9, 10]), commit([11])]);
+    expect(f.calls).toEqual([[1], [2, 3, 4, 5], [6, 7, 8, 9, 10], [11]]);
+  });
+
+  it("a refused merged write is retried batch by batch, so only the bad batch fails", async () => {
+    const f = fakeWrite();
+    const commit = createGroupCommit(f.write);
+    const outcomes = await Promise.allSettled([commit([1]), commit([2]), commit([-3]), commit([4])]);
+    expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as EventError).code))).toEqual([[10], [20], "failed_precondition", [40]]);
+    expect(f.calls).toEqual([[1], [2, -3, 4], [2], [-3], [4]]);
+  });
+
+  it("an unavailable database fails every batch of the group with that error, and the next group is written", async () => {
+    const f = fakeWrite();
+    const commit = createGroupCommit(f.write);
+    const first = commit([1]);
+    f.setDown(true);
+    const group = [commit([2]), commit([3])];
+    await expect(first).rejects.toMatchObject({ code: ErrorCode.unavailable });
+    for (const p of group) await expect(p).rejects.toMatchObject({ code: ErrorCode.unavailable });
+    f.setDown(false);
+    await expect(commit([7])).resolves.toEqual([70]);
+  });
+
+  it("a batch whose signal aborts while it waits is canceled and never written", async () => {
+    const f = fakeWrite();
+    const commit = createGroupCommit(f.write);
+    const ac = new AbortController();
+    const first = commit([1]);
+    const gone = commit([2], ac.signal);
+    const kept = commit([3]);
+    ac.abort();
+    await expect(gone).rejects.toMatchObject({ code: ErrorCode.canceled });
+    await expect(Promise.all([first, kept])).resolves.toEqual([[10], [30]]);
+    expect(f.calls.flat()).not.toContain(2);
+  });
+});
+
+describe("postgres store: concurrent commits share writes", () => {
+  let pglite: TestPglite;
+  beforeAll(async () => {
+    pglite = await openTestPglite();
+    await migrate(pglite.db);
+  });
+  afterAll(() => pglite.close());
+
+  function counting(): { client: SqlClient; writes: () => number } {
+    let writes = 0;
+    return {
+      client: {
+        query: (sql, params) => {
+          if (sql.includes("toka_commit(")) writes++;
+          return pglite.db.query(sql, params) as ReturnType<SqlClient["query"]>;
+        },
+      },
+      writes: () => writes,
+    };
+  }
+
+  it("40 concurrent commits: fewer writes than commits, each gets its own seqs, the log is gap-free", async () => {
+    const { client, writes } = counting();
+    const store = createPostgresStore({ client, tenant: uuidv4() });
+    try {
+      const batches = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 3) }, () => createEvent({ kind: "group.t", payload: text.encode(String(i)) })));
+      const results = await Promise.all(batches.map((b) => store.commit(b)));
+      expect(writes()).toBeLessThan(40);
+      for (const [i, r] of results.entries()) {
+        expect(r.map((x) => [x.id, x.status])).toEqual(batches[i]!.map((e) => [e.header.id, "stored"]));
+      }
+      const seqs = results.flat().map((r) => r.seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+      const read: string[] = [];
+      for await (const e of store.read()) read.push(e.header.id);
+      expect(new Set(read)).toEqual(new Set(batches.flat().map((e) => e.header.id)));
+      expect(read).toHaveLength(seqs.length);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a bad batch among concurrent good ones fails alone; a conflict between two batches fails the later one", async () => {
+    const store = createPostgresStore({ client: pglite.db, tenant: uuidv4() });
+    try {
+      const good = Array.from({ length: 6 }, () => [createEvent({ kind: "group.ok", payload: text.encode("ok") })]);
+      const orphan = [createEvent({ kind: "group.bad", payload: text.encode("x"), parents: [createEvent({ kind: "group.gone", payload: new Uint8Array() }).header] })];
+      const twin = createEvent({ kind: "group.twin", payload: text.encode("a") });
+      const rival = createEvent({ id: twin.header.id, kind: "group.twin", payload: text.encode("b") }); // same id, another digest
+      const calls = [store.commit(good[0]!), store.commit(good[1]!), store.commit(orphan), store.commit([twin]), store.commit(good[2]!), store.commit([rival]), store.commit(good[3]!)];
+      const outcomes = await Promise.allSettled(calls);
+      const codes = outcomes.map((o) => (o.status === "fulfilled" ? "ok" : (o.reason as EventError).code));
+      expect(codes).toEqual(["ok", "ok", ErrorCode.failed_precondition, "ok", "ok", ErrorCode.already_exists, "ok"]);
+      expect(await store.head()).toBe(5);
+      expect((await store.header(twin.header.id))?.digest).toEqual(twin.header.digest);
+    } finally {
+      await store.close();
+    }
+  });
+});
