@@ -3,6 +3,7 @@
  * - runtime.commit against the bare vault commit of a createEvent-built event, over a memory vault
  *   in Node and over an IndexedDB vault in Chromium (bench/pages/runtime-cases.ts), local only and
  *   with an unreachable remote (so each commit also enqueues its outbox entry);
+ * - pushes over a simulated 20 ms round trip, one in flight vs four (batch.maxInFlight);
  * - end-to-end sync client → server → client on loopback: `toka-events serve` in a child process
  *   on PGlite and on PostgreSQL; runtime A (memory vault + createRemoteStore) commits, runtime B
  *   (memory vault + bus + createRemoteStore) pulls. Throughput: after 5k events of warm-up, N
@@ -12,7 +13,7 @@
  */
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type EventStore, type Subscription } from "toka-events";
+import { createEventStore, type EventStore, type Subscription } from "toka-events";
 import { createRemoteStore, createWebTransport } from "toka-events/adapters/connect/client";
 import { createMemoryBus, createMemoryVault } from "toka-events/adapters/memory";
 import { createEventRuntime, type EventRuntime } from "toka-events/runtime";
@@ -167,6 +168,36 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
   }
 }
 
+/** Pushing over a slow link: a memory store behind a simulated round trip, one push vs several in flight. */
+async function pipelinedPushes(): Promise<void> {
+  const rttMs = 20;
+  const n = 20_000;
+  console.log(
+    `\n## runtime: pushes over a ${rttMs} ms round trip (a memory store whose commit waits ${rttMs / 2} ms before and after; ${n / 1000}k runtime.commit, then flush)\n`,
+  );
+  const rates: Record<number, number> = {};
+  for (const maxInFlight of [1, 4]) {
+    const inner = createEventStore({ vault: createMemoryVault(), bus: createMemoryBus() });
+    const delay = () => sleep(rttMs / 2);
+    const remote: EventStore = { ...inner, commit: async (events, o) => (await delay(), await inner.commit(events, o).finally(delay)) };
+    const rt = createEventRuntime({ vault: createMemoryVault(), remote, batch: { maxInFlight } });
+    try {
+      const payloads = Array.from({ length: n }, (_, i) => payloadFor(i));
+      const t0 = performance.now();
+      for (const p of payloads) await rt.commit("bench.rtt", p);
+      await rt.flush();
+      const ms = performance.now() - t0;
+      if ((await inner.head()) !== n) throw new Error(`the store has ${await inner.head()} events, not ${n}`);
+      rates[maxInFlight] = n / ms;
+      console.log(`  batch.maxInFlight ${maxInFlight}: ${ms.toFixed(0)} ms, ${(n / ms).toFixed(1)}k events/s`);
+    } finally {
+      await rt.close();
+    }
+  }
+  console.log();
+  ratio(`pushes over ${rttMs} ms: maxInFlight 4 / maxInFlight 1`, rates[4]! / rates[1]!);
+}
+
 export async function runRuntime(): Promise<void> {
   const started = performance.now();
   const load = () => loadavg()[0]!.toFixed(1);
@@ -202,6 +233,8 @@ export async function runRuntime(): Promise<void> {
   } finally {
     await bench.close();
   }
+
+  await pipelinedPushes();
 
   // End-to-end sync: serve on PGlite.
   const liteDir = tmpDir("bench-serve-pglite-");
