@@ -14,7 +14,7 @@ export interface CommitOptions extends CallOptions {
 }
 
 /** How long a batch waits for the event it must follow. */
-export const ORDER_WAIT_MS = 2000;
+const ORDER_WAIT_MS = 2000;
 /** How many recent batches (in flight or settled) a store remembers. */
 const REMEMBERED = 4096;
 /** How often a batch whose predecessor is unknown here looks for it in the store. */

@@ -27,7 +27,7 @@ export {
   type LocalCommitOptions,
   type LocalVault,
 } from "./local-vault.js";
-export { checkAfter, type CommitOptions, type CommitSequencer, createCommitSequencer, ORDER_WAIT_MS } from "./commit-order.js";
+export { checkAfter, type CommitOptions, type CommitSequencer, createCommitSequencer } from "./commit-order.js";
 export { createEventStore, type EventStore, type EventStoreParts } from "./event-store.js";
 export { ErrorCode, EventError, type EventErrorOptions, isRetryable, throwIfAborted } from "./errors.js";
 export { assertEventVerifies, type CreateEventInput, createEvent, refOf, validateEvent, verifyEvent } from "./event.js";
