@@ -22,7 +22,6 @@ export {
   checkAck,
   checkCursor,
   checkCursorName,
-  checkOutboxOptions,
   isLocalVault,
   type LocalCommitOptions,
   type LocalVault,

@@ -64,17 +64,6 @@ export function checkCursorName(name: unknown): string {
   return name;
 }
 
-/** Validates outbox() options: `after` a non-negative integer, `limit` one too (or Infinity); their values with defaults. */
-export function checkOutboxOptions(o: { after?: number; limit?: number } | undefined): { after: number; limit: number } {
-  const after = o?.after ?? 0;
-  const limit = o?.limit ?? Infinity;
-  if (!Number.isSafeInteger(after) || after < 0) throw new EventError(ErrorCode.invalid_argument, `outbox option after must be a non-negative integer, got ${String(after)}`);
-  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
-    throw new EventError(ErrorCode.invalid_argument, `outbox option limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  return { after, limit };
-}
-
 /** Validates a cursor move: a name and a non-negative integer value. */
 export function checkCursor(c: { name: string; value: number }): { name: string; value: number } {
   checkCursorName(c?.name);

@@ -2,7 +2,7 @@ import {
   type Ack,
   checkAck,
   checkCursorName,
-  checkOutboxOptions,
+  checkReadOptions,
   type DeadLetter,
   type ErrorCode,
   type LocalVault,
@@ -40,7 +40,7 @@ export function syncState(withDb: WithDb, fromRecord: FromRecord): Omit<LocalVau
   return {
     outbox: (o) =>
       withDb(o?.signal, async (db) => {
-        const { after, limit } = checkOutboxOptions(o);
+        const { after, limit } = checkReadOptions(o ?? {});
         if (limit === 0) return []; // getAll's count 0 would mean "all"
         const range = after > 0 ? IDBKeyRange.lowerBound(after, true) : undefined;
         const keys = await db.getAllKeys("outbox", range, Number.isFinite(limit) ? limit : undefined);

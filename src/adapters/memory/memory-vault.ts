@@ -15,7 +15,6 @@ import {
   checkAck,
   checkCursor,
   checkCursorName,
-  checkOutboxOptions,
   type DeadLetter,
   type LocalCommitOptions,
   type LocalVault,
@@ -149,7 +148,7 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     },
     async outbox(o) {
       open(o?.signal);
-      const { after, limit } = checkOutboxOptions(o);
+      const { after, limit } = checkReadOptions(o ?? {});
       const out: StoredEvent[] = [];
       for (const id of outbox) {
         if (out.length >= limit) break;
