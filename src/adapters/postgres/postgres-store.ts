@@ -18,7 +18,7 @@ import {
   isBytes,
   isRetryable,
   isUuid,
-  matchKind,
+  kindFilter,
   type ReadOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -166,8 +166,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
       signal,
     );
     const results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
-    // Committed: the subscribers of this process get the new events without reading them back.
-    const fresh = unique.flatMap((e, i) => (results[i]!.stored ? [storedCopy(e, results[i]!.seq)] : []));
+    // Committed: the subscribers of this process (if any) get the new events without reading them back.
+    const fresh = live.size === 0 ? [] : unique.flatMap((e, i) => (results[i]!.stored ? [storedCopy(e, results[i]!.seq)] : []));
     if (fresh.length > 0) {
       tail.add(fresh);
       watcher.poke(fresh[fresh.length - 1]!.seq);
@@ -204,8 +204,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
   function subscribe(subOpts: SubscribeOptions = {}): Subscription {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     const { bufferSize, overflow, after } = checkSubscribeOptions(subOpts);
-    const kinds = subOpts.kinds?.length && !subOpts.kinds.includes("*") ? subOpts.kinds : undefined;
-    const matches = kinds && ((kind: string) => kinds.some((k) => matchKind(k, kind)));
+    const matches = kindFilter(subOpts.kinds);
     let wake: (() => void) | undefined;
     let dirty = true;
     // The head as the watcher told it; read from the log itself when it could not say.
@@ -250,16 +249,15 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
           const upTo = known;
           while (cursor < upTo && !queue.closed) {
             // Recent events come from the tail (what this process committed or read), else a page.
-            const cached = tail.run(cursor, Math.min(upTo, cursor + pageSize));
+            let to = Math.min(upTo, cursor + pageSize);
+            const cached = tail.run(cursor, to);
             let events: StoredEvent[];
-            let to: number;
             if (cached) {
-              to = cached[cached.length - 1]!.seq;
-              events = matches ? cached.filter((e) => matches(e.header.kind)) : cached;
+              events = cached.filter((e) => matches(e.header.kind));
             } else {
               to = Math.min(upTo, bound(cursor, pageSize, subOpts.kinds));
               events = await page(cursor, to, subOpts.kinds, pageSize, stop.signal);
-              if (!matches) tail.add(events);
+              tail.add(events);
               if (events.length === pageSize) to = events[events.length - 1]!.seq;
             }
             for (const event of events) {
