@@ -78,14 +78,23 @@ export function createPgClient(pool: PgPoolLike, opts: PgClientOptions = {}): Sq
           c.release(true);
           throw err;
         }
+        if (stopped) {
+          // Stopped while this (re)connect was on its way: give the connection back, not keep it.
+          c.removeAllListeners("notification");
+          c.release(true);
+          return;
+        }
         conn = c;
         delay = base;
       };
 
       const retry = () => {
         timer = setTimeout(() => {
+          if (stopped) return;
           connect().then(
-            () => onNotify(undefined),
+            () => {
+              if (!stopped) onNotify(undefined);
+            },
             () => {
               delay = Math.min(delay * 2, 5000);
               if (!stopped) retry();
