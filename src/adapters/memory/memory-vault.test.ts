@@ -1,4 +1,7 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { createEvent } from "../../core/index.js";
 import { makeEvent, vaultContract } from "../_contract/index.js";
 import { createMemoryVault } from "./memory-vault.js";
 
@@ -13,5 +16,18 @@ describe("memory vault", () => {
     await expect(vault.commit([makeEvent()])).rejects.toEqual(closed);
     await expect(vault.head()).rejects.toEqual(closed);
     await expect(vault.read()[Symbol.asyncIterator]().next()).rejects.toEqual(closed);
+  });
+
+  it("lets go of its events on close, though the vault object is still referenced", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const held = () => (gc(), process.memoryUsage().arrayBuffers);
+    const vault = createMemoryVault();
+    const base = held();
+    for (let i = 0; i < 64; i++) await vault.commit([createEvent({ kind: "big.blob", payload: new Uint8Array(1 << 20) })], { outbox: true });
+    expect(held() - base).toBeGreaterThan(60 * (1 << 20)); // the vault's own copies
+    await vault.close();
+    expect(held() - base).toBeLessThan(4 * (1 << 20));
+    expect(vault).toBeDefined();
   });
 });

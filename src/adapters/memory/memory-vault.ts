@@ -143,8 +143,11 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
         }
       })();
     },
+    // Nothing can be read after close, so the data goes at once, even while the vault object lives on.
     async close() {
       closed = true;
+      log.length = 0;
+      for (const m of [byId, payloads, outbox, dead, remoteSeqs, cursors]) m.clear();
     },
     async outbox(o) {
       open(o?.signal);
