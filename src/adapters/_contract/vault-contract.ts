@@ -68,6 +68,16 @@ export function vaultContract(
     assertSameEvent(s2, child, "read child");
   });
 
+  test("payload() finds events committed after an earlier payload() call", async (vault) => {
+    const first = makeEvent({ payload: new Uint8Array([1]) });
+    await vault.commit([first]);
+    deepEqual(await vault.payload(first.header.digest), first.payload, "payload() of the first");
+    const later = [makeEvent({ payload: new Uint8Array([2]) }), makeEvent({ payload: new Uint8Array([3]) })];
+    equal(await vault.payload(later[0]!.header.digest), undefined, "payload() before its commit");
+    await vault.commit(later);
+    for (const e of [first, ...later]) deepEqual(await vault.payload(e.header.digest), e.payload, `payload() ${e.payload[0]}`);
+  });
+
   test("read() filters by kinds, after and limit, in seq order", async (vault) => {
     const kinds = ["chat.msg", "note.add", "chat.room.open", "note.add@2", "chat", "chat.msg@3"];
     await vault.commit(kinds.map((kind) => makeEvent({ kind })));

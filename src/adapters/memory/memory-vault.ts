@@ -44,7 +44,10 @@ export interface MemoryVaultOptions extends HasherOptions {
 export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
   const log: StoredEvent[] = [];
   const byId = new Map<string, StoredEvent>();
+  // payload(digest) is rare next to commit, so its index (by hex digest) is built when asked,
+  // over the events committed since the last time.
   const payloads = new Map<string, Uint8Array>();
+  let indexed = 0;
   // Sync state (LocalVault): ids in the outbox in seq order, dead letters, remote seqs, cursors.
   const outbox = new Set<string>();
   const dead = new Map<string, DeadLetter>();
@@ -102,7 +105,6 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     for (const e of staged.values()) {
       log.push(e);
       byId.set(e.header.id, e);
-      payloads.set(toHex(e.header.digest), e.payload);
       if (callOpts?.outbox) outbox.add(e.header.id);
     }
     if (cursor) cursors.set(cursor.name, cursor.value);
@@ -122,6 +124,7 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       if (!isBytes(digest) || digest.length !== DIGEST_BYTES) {
         throw new EventError(ErrorCode.invalid_argument, `payload() takes a ${DIGEST_BYTES}-byte digest`);
       }
+      for (; indexed < log.length; indexed++) payloads.set(toHex(log[indexed]!.header.digest), log[indexed]!.payload);
       return payloads.get(toHex(digest))?.slice();
     },
     async head(callOpts) {
@@ -147,6 +150,7 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     async close() {
       closed = true;
       log.length = 0;
+      indexed = 0;
       for (const m of [byId, payloads, outbox, dead, remoteSeqs, cursors]) m.clear();
     },
     async outbox(o) {
