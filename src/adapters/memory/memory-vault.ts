@@ -6,7 +6,6 @@ import {
   ErrorCode,
   type Event,
   EventError,
-  type EventHeader,
   type HasherOptions,
   isBytes,
   isUuid,
@@ -22,6 +21,7 @@ import {
   throwIfAborted,
   toHex,
 } from "../../core/index.js";
+import { createMemoryLog } from "./memory-log.js";
 
 /** Options of {@link createMemoryVault}. */
 export interface MemoryVaultOptions extends HasherOptions {
@@ -42,15 +42,14 @@ export interface MemoryVaultOptions extends HasherOptions {
  * const [r] = await vault.commit([createEvent({ kind: "chat.msg", payload })]);
  */
 export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
-  const log: StoredEvent[] = [];
-  const byId = new Map<string, StoredEvent>();
-  // payload(digest) is rare next to commit, so its index (by hex digest) is built when asked,
-  // over the events committed since the last time.
-  const payloads = new Map<string, Uint8Array>();
+  const log = createMemoryLog();
+  // payload(digest) is rare next to commit, so its index (hex digest → log index) is built when
+  // asked, over the events committed since the last time.
+  const byDigest = new Map<string, number>();
   let indexed = 0;
   // Sync state (LocalVault): ids in the outbox in seq order, dead letters, remote seqs, cursors.
   const outbox = new Set<string>();
-  const dead = new Map<string, DeadLetter>();
+  const dead = new Map<string, { index: number; error: DeadLetter["error"]; at: number }>();
   const remoteSeqs = new Map<string, number>();
   const cursors = new Map<string, number>();
   let closed = false;
@@ -66,31 +65,40 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     const cursor = callOpts?.cursor && checkCursor(callOpts.cursor);
     for (const e of events) assertEventVerifies(e, opts);
 
-    const staged = new Map<string, StoredEvent>();
+    // Every rule is checked before anything is appended: a batch is stored whole or not at all.
+    // `staged` holds the batch's new events by id, with the seq each will get.
+    const staged = new Map<string, { seq: number; digest: Uint8Array }>();
     const results: CommitResult[] = [];
-    let seq = log.length;
-    for (const { header, payload } of events) {
-      const known = byId.get(header.id) ?? staged.get(header.id);
-      if (known) {
-        if (!equalBytes(known.header.digest, header.digest)) {
+    let seq = log.size;
+    const digestMatches = (id: string, digest: Uint8Array): boolean | undefined => {
+      const i = log.indexOf(id);
+      if (i !== undefined) return log.digestIs(i, digest);
+      const s = staged.get(id);
+      return s && equalBytes(s.digest, digest);
+    };
+    for (const { header } of events) {
+      const known = digestMatches(header.id, header.digest);
+      if (known !== undefined) {
+        if (!known) {
           throw new EventError(
             ErrorCode.already_exists,
             `event ${header.id} already exists with a different digest`,
             { details: { id: header.id } },
           );
         }
-        results.push({ id: header.id, seq: known.seq, status: "duplicate" });
+        const i = log.indexOf(header.id);
+        results.push({ id: header.id, seq: i === undefined ? staged.get(header.id)!.seq : i + 1, status: "duplicate" });
         continue;
       }
       for (const p of header.parents) {
-        const parent = byId.get(p.id) ?? staged.get(p.id);
-        if (!parent) {
+        const same = digestMatches(p.id, p.digest);
+        if (same === undefined) {
           if (opts.allowMissingParents) continue;
           throw new EventError(ErrorCode.failed_precondition, `event ${header.id}: unknown parent ${p.id}`, {
             details: { id: header.id, parent: p.id },
           });
         }
-        if (!equalBytes(parent.header.digest, p.digest)) {
+        if (!same) {
           throw new EventError(
             ErrorCode.failed_precondition,
             `event ${header.id}: parent ${p.id} has a different digest than the event names`,
@@ -98,38 +106,41 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
           );
         }
       }
-      const stored = copy({ seq: ++seq, header, payload });
-      staged.set(header.id, stored);
-      results.push({ id: header.id, seq: stored.seq, status: "stored" });
+      staged.set(header.id, { seq: ++seq, digest: header.digest });
+      results.push({ id: header.id, seq, status: "stored" });
     }
-    for (const e of staged.values()) {
-      log.push(e);
-      byId.set(e.header.id, e);
-      if (callOpts?.outbox) outbox.add(e.header.id);
+    for (let i = 0; i < events.length; i++) {
+      if (results[i]!.status !== "stored") continue;
+      const { header, payload } = events[i]!;
+      log.append(header, payload);
+      if (callOpts?.outbox) outbox.add(header.id);
     }
     if (cursor) cursors.set(cursor.name, cursor.value);
     return results;
   }
+
+  const indexOf = (id: string) => log.indexOf(id)!;
 
   return {
     commit,
     async header(id, callOpts) {
       open(callOpts?.signal);
       if (!isUuid(id)) throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
-      const e = byId.get(id);
-      return e && copyHeader(e.header);
+      const i = log.indexOf(id);
+      return i === undefined ? undefined : log.header(i);
     },
     async payload(digest, callOpts) {
       open(callOpts?.signal);
       if (!isBytes(digest) || digest.length !== DIGEST_BYTES) {
         throw new EventError(ErrorCode.invalid_argument, `payload() takes a ${DIGEST_BYTES}-byte digest`);
       }
-      for (; indexed < log.length; indexed++) payloads.set(toHex(log[indexed]!.header.digest), log[indexed]!.payload);
-      return payloads.get(toHex(digest))?.slice();
+      for (; indexed < log.size; indexed++) byDigest.set(toHex(log.header(indexed).digest), indexed);
+      const i = byDigest.get(toHex(digest));
+      return i === undefined ? undefined : log.payload(i);
     },
     async head(callOpts) {
       open(callOpts?.signal);
-      return log.length;
+      return log.size;
     },
     read(readOpts: ReadOptions = {}) {
       const { after, limit, matches } = checkReadOptions(readOpts);
@@ -137,11 +148,10 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       return (async function* () {
         open(signal);
         let n = 0;
-        for (let i = after; i < log.length && n < limit; i++) {
-          const e = log[i]!;
-          if (!matches(e.header.kind)) continue;
+        for (let i = after; i < log.size && n < limit; i++) {
+          if (!matches(log.kindAt(i))) continue;
           n++;
-          yield copy(e);
+          yield log.event(i);
           open(signal);
         }
       })();
@@ -149,9 +159,9 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     // Nothing can be read after close, so the data goes at once, even while the vault object lives on.
     async close() {
       closed = true;
-      log.length = 0;
+      log.clear();
       indexed = 0;
-      for (const m of [byId, payloads, outbox, dead, remoteSeqs, cursors]) m.clear();
+      for (const m of [byDigest, outbox, dead, remoteSeqs, cursors]) m.clear();
     },
     async outbox(o) {
       open(o?.signal);
@@ -159,8 +169,8 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       const out: StoredEvent[] = [];
       for (const id of outbox) {
         if (out.length >= limit) break;
-        const e = byId.get(id)!;
-        if (e.seq > after) out.push(copy(e));
+        const i = indexOf(id);
+        if (i + 1 > after) out.push(log.event(i));
       }
       return out;
     },
@@ -184,23 +194,22 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       open(o?.signal);
       const at = Date.now();
       for (const { id, error } of items) {
-        const e = byId.get(id);
-        if (!e || !outbox.has(id)) continue;
+        if (!outbox.has(id)) continue;
         outbox.delete(id);
-        dead.set(id, { event: e, error: { code: error.code, message: error.message }, at });
+        dead.set(id, { index: indexOf(id), error: { code: error.code, message: error.message }, at });
       }
     },
     async deadLetters(o) {
       open(o?.signal);
       return [...dead.values()]
-        .sort((a, b) => a.event.seq - b.event.seq)
-        .map((d) => ({ event: copy(d.event), error: { ...d.error }, at: d.at }));
+        .sort((a, b) => a.index - b.index)
+        .map((d) => ({ event: log.event(d.index), error: { ...d.error }, at: d.at }));
     },
     async requeue(ids, o) {
       open(o?.signal);
       const back = ids.filter((id) => dead.delete(id));
       // The outbox stays in seq order: re-insert everything in order.
-      const all = [...outbox, ...back].sort((a, b) => byId.get(a)!.seq - byId.get(b)!.seq);
+      const all = [...outbox, ...back].sort((a, b) => indexOf(a) - indexOf(b));
       outbox.clear();
       for (const id of all) outbox.add(id);
     },
@@ -209,19 +218,4 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       return cursors.get(checkCursorName(name)) ?? 0;
     },
   };
-}
-
-function copyHeader(h: EventHeader): EventHeader {
-  return {
-    id: h.id,
-    parents: h.parents.map((p) => ({ id: p.id, digest: p.digest.slice() })),
-    timestamp: h.timestamp,
-    digest: h.digest.slice(),
-    intent: h.intent,
-    kind: h.kind,
-  };
-}
-
-function copy(e: StoredEvent): StoredEvent {
-  return { seq: e.seq, header: copyHeader(e.header), payload: e.payload.slice() };
 }
