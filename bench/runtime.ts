@@ -6,8 +6,9 @@
  * - pushes over a simulated 20 ms round trip, one in flight vs four (batch.maxInFlight);
  * - end-to-end sync client → server → client on loopback: `toka-events serve` in a child process
  *   on PGlite and on PostgreSQL; runtime A (memory vault + createRemoteStore) commits, runtime B
- *   (memory vault + bus + createRemoteStore) pulls. Throughput: after 5k events of warm-up, N
- *   events committed on A, timed until B's remote cursor covers them. Latency: A commits at a paced 1,000 events/s; each event
+ *   (memory vault + bus + createRemoteStore) pulls. Throughput: after 5k events of warm-up, three
+ *   bursts of N events committed on A, each timed until B's remote cursor covers them; the median
+ *   burst is the figure. Latency: A commits at a paced 1,000 events/s; each event
  *   is timed from the start of runtime.commit to its arrival at a subscriber of the server
  *   (createRemoteStore.subscribe) and at a subscriber of runtime B (runtime.subscribe).
  */
@@ -37,6 +38,7 @@ import {
 
 const COMMIT_RATIO_TARGET = 0.7;
 const SYNC_EVENTS = 20_000;
+const SYNC_BURSTS = 3;
 const WARMUP_EVENTS = 5_000;
 const SYNC_TARGET = 20_000; // events/s
 const LATENCY_RATE = 1_000; // events/s
@@ -98,30 +100,32 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
     for (let i = 0; i < WARMUP_EVENTS; i++) await a.commit("bench.warmup", payloadFor(i));
     if (!(await until(() => b.status().cursors.remote >= warm + WARMUP_EVENTS, 60_000))) throw new Error("warm-up did not sync");
 
-    // Throughput: a burst of SYNC_EVENTS commits on A.
-    const before = b.status().cursors.remote;
-    const cpu = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
-    const payloads = Array.from({ length: SYNC_EVENTS }, (_, i) => payloadFor(i)); // made before the clock starts
-    const t0 = performance.now();
-    for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloads[i]!);
-    const committed = performance.now() - t0;
-    const pushedOk = await until(() => a.status().pending === 0, 60_000);
-    const pushed = performance.now() - t0;
-    const pulledOk = await until(() => b.status().cursors.remote >= before + SYNC_EVENTS, 60_000);
-    const pulled = performance.now() - t0;
-    const cpuLine = cpu();
-    const k = (ms: number) => `${((SYNC_EVENTS / ms) * 1000 / 1000).toFixed(1)}k events/s`;
-    console.log(
-      `\n  ${SYNC_EVENTS / 1000}k runtime.commit on A: ${committed.toFixed(0)} ms; A's outbox empty after ${pushed.toFixed(0)} ms (${k(pushed)})` +
-        `${pushedOk ? "" : " (timed out)"}; B pulled all after ${pulled.toFixed(0)} ms${pulledOk ? "" : " (timed out)"}\n  ${cpuLine}`,
-    );
-    const bm = b.metrics();
-    const am = a.metrics();
-    const h = (m: ReturnType<EventRuntime["metrics"]>, name: string) => m.histograms[name];
-    const push = h(am, "toka.runtime.push.duration");
-    if (push) console.log(`  A: ${push.count} pushes, p50 ${push.p50.toFixed(1)} ms, max ${push.max.toFixed(1)} ms; B pulled ${bm.counters["toka.runtime.events.pulled"] ?? 0} events`);
+    // Throughput: bursts of SYNC_EVENTS commits on A; the median burst is the figure.
+    const rates: number[] = [];
+    for (let burst = 1; burst <= SYNC_BURSTS; burst++) {
+      const before = b.status().cursors.remote;
+      const cpu = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
+      const payloads = Array.from({ length: SYNC_EVENTS }, (_, i) => payloadFor(i)); // made before the clock starts
+      const t0 = performance.now();
+      for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloads[i]!);
+      const committed = performance.now() - t0;
+      const pushedOk = await until(() => a.status().pending === 0, 60_000);
+      const pushed = performance.now() - t0;
+      const pulledOk = await until(() => b.status().cursors.remote >= before + SYNC_EVENTS, 60_000);
+      const pulled = performance.now() - t0;
+      const cpuLine = cpu();
+      rates.push(pulledOk ? (SYNC_EVENTS / pulled) * 1000 : 0);
+      const k = (ms: number) => `${((SYNC_EVENTS / ms) * 1000 / 1000).toFixed(1)}k events/s`;
+      console.log(
+        `\n  burst ${burst}: ${SYNC_EVENTS / 1000}k runtime.commit on A: ${committed.toFixed(0)} ms; A's outbox empty after ${pushed.toFixed(0)} ms` +
+          `${pushedOk ? "" : " (timed out)"}; B pulled all after ${pulled.toFixed(0)} ms (${k(pulled)})${pulledOk ? "" : " (timed out)"}\n  ${cpuLine}`,
+      );
+    }
+    const push = a.metrics().histograms["toka.runtime.push.duration"];
+    if (push) console.log(`  A: ${push.count} pushes, p50 ${push.p50.toFixed(1)} ms, max ${push.max.toFixed(1)} ms; B pulled ${b.metrics().counters["toka.runtime.events.pulled"] ?? 0} events`);
     console.log();
-    ratio(`${title}: sync A → server → B / ${SYNC_TARGET / 1000}k events/s`, pulledOk ? SYNC_EVENTS / pulled / (SYNC_TARGET / 1000) : 0, 1);
+    const median = [...rates].sort((x, y) => x - y)[rates.length >> 1]!;
+    ratio(`${title}: sync A → server → B (median burst) / ${SYNC_TARGET / 1000}k events/s`, median / SYNC_TARGET, 1);
 
     // Latency at a paced rate.
     const probe = remote();

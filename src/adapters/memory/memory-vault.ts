@@ -70,35 +70,35 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     const staged = new Map<string, { seq: number; digest: Uint8Array }>();
     const results: CommitResult[] = [];
     let seq = log.size;
-    const digestMatches = (id: string, digest: Uint8Array): boolean | undefined => {
+    // Where an id is, in the log or earlier in this batch: its seq and whether it has `digest`.
+    const find = (id: string, digest: Uint8Array): { seq: number; same: boolean } | undefined => {
       const i = log.indexOf(id);
-      if (i !== undefined) return log.digestIs(i, digest);
+      if (i !== undefined) return { seq: i + 1, same: log.digestIs(i, digest) };
       const s = staged.get(id);
-      return s && equalBytes(s.digest, digest);
+      return s && { seq: s.seq, same: equalBytes(s.digest, digest) };
     };
     for (const { header } of events) {
-      const known = digestMatches(header.id, header.digest);
-      if (known !== undefined) {
-        if (!known) {
+      const known = find(header.id, header.digest);
+      if (known) {
+        if (!known.same) {
           throw new EventError(
             ErrorCode.already_exists,
             `event ${header.id} already exists with a different digest`,
             { details: { id: header.id } },
           );
         }
-        const i = log.indexOf(header.id);
-        results.push({ id: header.id, seq: i === undefined ? staged.get(header.id)!.seq : i + 1, status: "duplicate" });
+        results.push({ id: header.id, seq: known.seq, status: "duplicate" });
         continue;
       }
       for (const p of header.parents) {
-        const same = digestMatches(p.id, p.digest);
-        if (same === undefined) {
+        const parent = find(p.id, p.digest);
+        if (!parent) {
           if (opts.allowMissingParents) continue;
           throw new EventError(ErrorCode.failed_precondition, `event ${header.id}: unknown parent ${p.id}`, {
             details: { id: header.id, parent: p.id },
           });
         }
-        if (!same) {
+        if (!parent.same) {
           throw new EventError(
             ErrorCode.failed_precondition,
             `event ${header.id}: parent ${p.id} has a different digest than the event names`,
