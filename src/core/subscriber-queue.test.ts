@@ -31,6 +31,39 @@ describe("createSubscriberQueue", () => {
     expect(await waiting).toEqual({ done: false, value: ev(3) });
   });
 
+  it("takeQueued hands over what is queued, up to max, without waiting", async () => {
+    const q = createSubscriberQueue();
+    expect(q.takeQueued(10)).toEqual([]);
+    q.push(ev(1));
+    q.push(caughtUp(1));
+    q.push(ev(2));
+    expect(q.takeQueued(2)).toEqual([ev(1), caughtUp(1)]);
+    expect(q.takeQueued(0)).toEqual([]);
+    expect(q.takeQueued(5)).toEqual([ev(2)]);
+    const waiting = q.next(); // nothing queued: the next push goes to this waiter, not the queue
+    q.push(ev(3));
+    expect(await waiting).toEqual({ done: false, value: ev(3) });
+    expect(q.takeQueued(5)).toEqual([]);
+    for (const bad of [-1, 1.5, Number.NaN, "2" as unknown as number]) {
+      expect(() => q.takeQueued(bad)).toThrow(expect.objectContaining({ name: "EventError", code: "invalid_argument" }));
+    }
+  });
+
+  it("takeQueued makes room for blocked publishers, and an ended queue still finishes after it", async () => {
+    const q = createSubscriberQueue({ bufferSize: 2, overflow: "block" });
+    q.push(ev(1));
+    q.push(ev(2));
+    const parked = q.push(ev(3));
+    expect(parked).toBeInstanceOf(Promise);
+    expect(q.takeQueued(2)).toEqual([ev(1), ev(2)]);
+    await parked;
+    q.end(new EventError("unavailable", "gone"));
+    expect(q.takeQueued(5)).toEqual([ev(3)]);
+    await expect(q.next()).rejects.toMatchObject({ code: "unavailable" });
+    q.close();
+    expect(q.takeQueued(5)).toEqual([]);
+  });
+
   it("block: a push into a full queue returns a promise that settles when the consumer pulls", async () => {
     const q = createSubscriberQueue({ bufferSize: 2, overflow: "block" });
     expect(q.push(ev(1))).toBeUndefined();

@@ -182,6 +182,14 @@ export function createSubscriberQueue(opts: SubscriberQueueOptions = {}): Subscr
     get closed() {
       return ending;
     },
+    takeQueued(max: number): BusMessage[] {
+      if (!Number.isSafeInteger(max) || max < 0) {
+        throw new EventError(ErrorCode.invalid_argument, `takeQueued takes a non-negative integer, got ${String(max)}`);
+      }
+      const out: BusMessage[] = [];
+      while (out.length < max && head < buf.length) out.push(take());
+      return out;
+    },
     next(): Promise<IteratorResult<BusMessage>> {
       if (head < buf.length) return Promise.resolve({ value: take(), done: false });
       if (finished) return Promise.resolve(DONE);

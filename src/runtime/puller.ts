@@ -13,8 +13,6 @@ export interface PullOptions {
 /** The cursor that records how far the remote log has been pulled. */
 export const REMOTE_CURSOR = "remote";
 
-const READY = Symbol("ready");
-
 /**
  * Follows the remote log from the persisted cursor: incoming events are committed to the vault
  * together with the new cursor (one transaction), then the newly stored ones are published
@@ -36,21 +34,11 @@ export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<vo
       ctx.status.update({ cursors: { remote: after }, caughtUp: false });
       // Ends by itself when this runtime stops leading or closes.
       sub = ctx.remote.subscribe({ after, kinds: pull.kinds, signal: ctx.leaderSignal() });
-      const it = sub[Symbol.asyncIterator]();
-      let pending: Promise<IteratorResult<BusMessage>> | undefined;
       for (;;) {
-        const first = await (pending ?? it.next());
-        pending = undefined;
+        const first = await sub.next();
         if (first.done) break;
         // Everything already queued goes into one local transaction.
-        const messages = [first.value];
-        while (messages.length < maxBatch) {
-          const r = await Promise.race([(pending = it.next()), Promise.resolve(READY)]);
-          if (r === READY) break;
-          pending = undefined;
-          if (r.done) break;
-          messages.push(r.value);
-        }
+        const messages = [first.value, ...sub.takeQueued(maxBatch - 1)];
         // How far the vault trails the stream: what had queued up while the last batch committed.
         ctx.metrics.set(METRICS.pullLag, messages.length);
         if (!(await apply(ctx, messages))) break;

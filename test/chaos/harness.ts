@@ -478,6 +478,11 @@ function monitorStream(sub: Subscription, after: number, violation: (msg: string
       see(r);
       return r;
     },
+    takeQueued(max: number) {
+      const taken = sub.takeQueued(max);
+      for (const m of taken) see({ done: false, value: m });
+      return taken;
+    },
     async return(value?: unknown) {
       return (await sub.return?.(value)) ?? { done: true, value: undefined };
     },

@@ -6,7 +6,6 @@ import type { SubscribeResponseSchema } from "../gen/toka/events/v1/event_store_
 type Response = MessageInitShape<typeof SubscribeResponseSchema>;
 type Next = IteratorResult<BusMessage>;
 
-const READY = Symbol("not-ready");
 const TIMEOUT = Symbol("timeout");
 
 /** Options of {@link subscribeResponses}. */
@@ -24,41 +23,35 @@ export interface StreamOptions {
  * is closed however the stream ends.
  */
 export async function* subscribeResponses(sub: Subscription, opts: StreamOptions): AsyncGenerator<Response> {
-  const it = sub[Symbol.asyncIterator]();
   let pending: Promise<Next> | undefined;
-  // Settles with the next message if one is already queued, else with READY, without waiting.
-  const poll = (): Promise<Next | typeof READY> => Promise.race([(pending ??= it.next()), Promise.resolve(READY)]);
   try {
     for (;;) {
-      let first = await poll();
-      while (first === READY) {
-        const waited = await withTimeout(pending!, opts.heartbeatMs);
-        if (waited === TIMEOUT) yield { message: { case: "heartbeat", value: { head: BigInt(await opts.head()) } } };
-        else first = waited;
+      // What is queued goes out at once; only an empty queue waits (with a heartbeat timer).
+      let messages = pending ? [] : sub.takeQueued(opts.maxBatch);
+      if (messages.length === 0) {
+        pending ??= sub.next();
+        const first = await withTimeout(pending, opts.heartbeatMs);
+        if (first === TIMEOUT) {
+          yield { message: { case: "heartbeat", value: { head: BigInt(await opts.head()) } } };
+          continue;
+        }
+        pending = undefined;
+        if (first.done) return;
+        messages = [first.value, ...sub.takeQueued(opts.maxBatch - 1)];
       }
-      let r: Next = first;
-      pending = undefined;
-      const events: Response[] = [];
+      const out: Response[] = [];
       let batch: ReturnType<typeof storedToProto>[] = [];
-      for (;;) {
-        if (r.done) break;
-        const m = r.value;
+      for (const m of messages) {
         if (m.type === "event") {
           batch.push(storedToProto(m.event, opts.includePayloads));
-        } else {
-          if (batch.length > 0) events.push(eventsMessage(batch));
-          batch = [];
-          events.push(control(m));
+          continue;
         }
-        if (batch.length >= opts.maxBatch) break;
-        const next = await poll();
-        if (next === READY) break;
-        pending = undefined;
-        r = next;
+        if (batch.length > 0) out.push(eventsMessage(batch));
+        batch = [];
+        out.push(control(m));
       }
-      if (batch.length > 0) events.push(eventsMessage(batch));
-      for (const e of events) yield e;
-      if (r.done) return;
+      if (batch.length > 0) out.push(eventsMessage(batch));
+      yield* out;
     }
   } finally {
     sub.close();
