@@ -58,4 +58,33 @@ describe("commit sequencer", () => {
     await expect(seq.run(batch(a), {}, async () => "stored")).resolves.toBe("stored");
     await expect(seq.run(batch(uuidv7()), { after: a }, async () => "ran")).resolves.toBe("ran");
   });
+
+  it("behind a batch admitted to an ordered queue, a follower runs at once with its ticket; a chain passes tickets on", async () => {
+    const seq = createCommitSequencer<string>(async () => false, 5_000);
+    const [a, b] = [uuidv7(), uuidv7()];
+    const seen: (string | undefined)[] = [];
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    const first = seq.run(batch(a), {}, async (prior, admit) => (seen.push(prior), admit("ticket-a"), done));
+    const second = seq.run(batch(b), { after: a }, async (prior, admit) => (seen.push(prior), admit("ticket-b"), done));
+    const third = seq.run(batch(uuidv7()), { after: b }, async (prior) => void seen.push(prior));
+    await third; // ran while the first two were still committing
+    expect(seen).toEqual([undefined, "ticket-a", "ticket-b"]);
+    release();
+    await Promise.all([first, second]);
+  });
+
+  it("behind a batch that failed before it was admitted, a follower fails with aborted and does not run", async () => {
+    const seq = createCommitSequencer<string>(async () => false, 5_000);
+    const a = uuidv7();
+    let fail!: (e: Error) => void;
+    const first = seq.run(batch(a), {}, () => new Promise<void>((_, reject) => (fail = reject)));
+    let ran = false;
+    const follower = seq.run(batch(uuidv7()), { after: a }, async () => void (ran = true));
+    await new Promise((r) => setTimeout(r, 20));
+    fail(new Error("refused"));
+    await expect(first).rejects.toThrow("refused");
+    await expect(follower).rejects.toMatchObject({ code: ErrorCode.aborted });
+    expect(ran).toBe(false);
+  });
 });

@@ -28,26 +28,33 @@ export function checkAfter(after: unknown): void {
 }
 
 /** Keeps batches that name `after` in the order their client sent them; see {@link createCommitSequencer}. */
-export interface CommitSequencer {
-  /** Runs `commit` once the event `opts.after` (if any) is stored; registers the batch's last event while it runs. */
-  run<R>(events: unknown, opts: CommitOptions | undefined, commit: () => Promise<R>): Promise<R>;
+export interface CommitSequencer<T = never> {
+  /**
+   * Runs `commit` once the batch may go: when the event `opts.after` (if any) is stored, or, for
+   * a store with an ordered write queue, as soon as the batch of this process that ends with it
+   * was admitted to that queue: `prior` is then that batch's ticket, and the store must write
+   * this batch after it, and not at all if it fails. `commit` calls `admit` with its own ticket
+   * once its batch is queued in order; a store without such a queue never calls it, and its
+   * followers wait for the outcome. Registers the batch's last event while it runs.
+   */
+  run<R>(events: unknown, opts: CommitOptions | undefined, commit: (prior: T | undefined, admit: (ticket: T) => void) => Promise<R>): Promise<R>;
 }
 
-/**
- * The ordering of one store's commits. Each batch registers its last event id while it commits; a
- * batch that names `after` waits for that batch when it runs in this process (and fails at once
- * when it failed), or else looks for the event with `has` until it shows up (it may come through
- * another connection, or another server on the same database) or {@link ORDER_WAIT_MS} runs out.
- */
-export function createCommitSequencer(has: (id: EventId, o: CallOptions) => Promise<boolean>, waitMs = ORDER_WAIT_MS): CommitSequencer {
-  /** Last event id of a batch → whether that batch was stored (pending while it commits). */
-  const recent = new Map<string, Promise<boolean>>();
+export function createCommitSequencer<T = never>(
+  has: (id: EventId, o: CallOptions) => Promise<boolean>,
+  waitMs = ORDER_WAIT_MS,
+): CommitSequencer<T> {
+  /**
+   * Last event id of a batch → whether that batch was stored (pending while it commits), and its
+   * admission: its ticket once it is queued in order, or nothing when it settles unqueued.
+   */
+  const recent = new Map<string, { outcome: Promise<boolean>; admission: Promise<T | undefined> }>();
   /** Batches waiting for an id to be registered here. */
   const waiting = new Map<string, Set<() => void>>();
 
-  function register(id: string, outcome: Promise<boolean>): void {
+  function register(id: string, entry: { outcome: Promise<boolean>; admission: Promise<T | undefined> }): void {
     recent.delete(id);
-    recent.set(id, outcome);
+    recent.set(id, entry);
     if (recent.size > REMEMBERED) recent.delete(recent.keys().next().value!);
     for (const wake of waiting.get(id) ?? []) wake();
   }
@@ -70,15 +77,18 @@ export function createCommitSequencer(has: (id: EventId, o: CallOptions) => Prom
     });
   }
 
-  async function follow(after: string, signal: AbortSignal | undefined): Promise<void> {
+  /** Waits until a batch that follows `after` may go; the predecessor's ticket when it is queued. */
+  async function follow(after: string, signal: AbortSignal | undefined): Promise<T | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const before = recent.get(after);
       if (before) {
-        if (await before) return;
+        const ticket = await before.admission;
+        if (ticket !== undefined) return ticket;
+        if (await before.outcome) return undefined;
         throw new EventError(ErrorCode.aborted, `event ${after}, which this batch must follow, was not stored: its batch failed`, { details: { after } });
       }
-      if (await has(after, { signal })) return;
+      if (await has(after, { signal })) return undefined;
       if (signal?.aborted) throw new EventError(ErrorCode.canceled, "operation was aborted", { cause: signal.reason });
       if (Date.now() >= deadline) {
         throw new EventError(ErrorCode.aborted, `event ${after}, which this batch must follow, is not stored (waited ${waitMs} ms)`, { details: { after } });
@@ -93,16 +103,23 @@ export function createCommitSequencer(has: (id: EventId, o: CallOptions) => Prom
       checkAfter(after);
       // The batch itself is checked by `commit`; here only its last id matters, if it has one.
       const last = Array.isArray(events) ? (events.at(-1) as { header?: { id?: unknown } } | null)?.header?.id : undefined;
-      let settle: ((stored: boolean) => void) | undefined;
-      if (typeof last === "string") register(last, new Promise((resolve) => (settle = resolve)));
+      let settle: (stored: boolean) => void = () => {};
+      let admit: (ticket: T | undefined) => void = () => {};
+      if (typeof last === "string") {
+        const outcome = new Promise<boolean>((resolve) => (settle = resolve));
+        const admission = new Promise<T | undefined>((resolve) => (admit = resolve));
+        register(last, { outcome, admission });
+      }
       try {
-        if (after !== undefined) await follow(after, opts?.signal);
-        const r = await commit();
-        settle?.(true);
+        const prior = after !== undefined ? await follow(after, opts?.signal) : undefined;
+        const r = await commit(prior, admit);
+        settle(true);
         return r;
       } catch (err) {
-        settle?.(false);
+        settle(false);
         throw err;
+      } finally {
+        admit(undefined); // settled without a queue (or already admitted: a no-op)
       }
     },
   };

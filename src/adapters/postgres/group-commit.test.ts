@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
 import { createEvent, ErrorCode, EventError, text, uuidv4 } from "../../core/index.js";
-import { createGroupCommit } from "./group-commit.js";
+import { createGroupCommit, type GroupTicket } from "./group-commit.js";
 import { createPostgresStore, migrate, type SqlClient } from "./index.js";
 
 describe("group commit", () => {
@@ -19,9 +19,15 @@ describe("group commit", () => {
     return { calls, write, setDown: (d: boolean) => (down = d) };
   }
 
+  /** The group commit of `write`, returning just each batch's result. */
+  function grouped(write: (events: number[]) => Promise<number[]>, maxEvents?: number) {
+    const queue = createGroupCommit(write, maxEvents);
+    return (events: number[], signal?: AbortSignal) => queue(events, { signal }).result;
+  }
+
   it("merges the batches that queued behind a write into one, and gives each its own results", async () => {
     const f = fakeWrite();
-    const commit = createGroupCommit(f.write);
+    const commit = grouped(f.write);
     const outcomes = await Promise.all([commit([1]), commit([2, 3]), commit([4]), commit([5, 6])]);
     expect(outcomes).toEqual([[10], [20, 30], [40], [50, 60]]);
     expect(f.calls).toEqual([[1], [2, 3, 4, 5, 6]]);
@@ -29,14 +35,14 @@ describe("group commit", () => {
 
   it("a merged write is at most maxEvents, unless one batch alone is bigger", async () => {
     const f = fakeWrite();
-    const commit = createGroupCommit(f.write, 4);
+    const commit = grouped(f.write, 4);
     await Promise.all([commit([1]), commit([2, 3]), commit([4, 5]), commit([6, 7, 8, 9, 10]), commit([11])]);
     expect(f.calls).toEqual([[1], [2, 3, 4, 5], [6, 7, 8, 9, 10], [11]]);
   });
 
   it("a refused merged write is retried batch by batch, so only the bad batch fails", async () => {
     const f = fakeWrite();
-    const commit = createGroupCommit(f.write);
+    const commit = grouped(f.write);
     const outcomes = await Promise.allSettled([commit([1]), commit([2]), commit([-3]), commit([4])]);
     expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as EventError).code))).toEqual([[10], [20], "failed_precondition", [40]]);
     expect(f.calls).toEqual([[1], [2, -3, 4], [2], [-3], [4]]);
@@ -44,7 +50,7 @@ describe("group commit", () => {
 
   it("an unavailable database fails every batch of the group with that error, and the next group is written", async () => {
     const f = fakeWrite();
-    const commit = createGroupCommit(f.write);
+    const commit = grouped(f.write);
     const first = commit([1]);
     f.setDown(true);
     const group = [commit([2]), commit([3])];
@@ -56,7 +62,7 @@ describe("group commit", () => {
 
   it("a batch whose signal aborts while it waits is canceled and never written", async () => {
     const f = fakeWrite();
-    const commit = createGroupCommit(f.write);
+    const commit = grouped(f.write);
     const ac = new AbortController();
     const first = commit([1]);
     const gone = commit([2], ac.signal);
@@ -65,6 +71,61 @@ describe("group commit", () => {
     await expect(gone).rejects.toMatchObject({ code: ErrorCode.canceled });
     await expect(Promise.all([first, kept])).resolves.toEqual([[10], [30]]);
     expect(f.calls.flat()).not.toContain(2);
+  });
+
+  it("a batch queued after the one it follows is written with it, after it", async () => {
+    const f = fakeWrite();
+    const queue = createGroupCommit(f.write);
+    const first = queue([1]);
+    const lead = queue([2]);
+    const follower = queue([3], { follows: { ticket: lead.ticket, id: "lead" } });
+    expect(lead.ticket.state).toBe("queued");
+    await expect(Promise.all([first.result, lead.result, follower.result])).resolves.toEqual([[10], [20], [30]]);
+    expect(f.calls).toEqual([[1], [2, 3]]);
+    expect([lead.ticket.state, follower.ticket.state]).toEqual(["stored", "stored"]);
+  });
+
+  it("when the batch it follows is refused, a follower fails with aborted and is not written; others still are", async () => {
+    const f = fakeWrite();
+    const queue = createGroupCommit(f.write);
+    const first = queue([1]);
+    const bad = queue([-2]);
+    const follower = queue([3], { follows: { ticket: bad.ticket, id: "bad" } });
+    const next = queue([4], { follows: { ticket: follower.ticket, id: "follower" } });
+    const other = queue([5]);
+    const outcomes = await Promise.allSettled([first.result, bad.result, follower.result, next.result, other.result]);
+    expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as EventError).code))).toEqual([
+      [10],
+      ErrorCode.failed_precondition,
+      ErrorCode.aborted,
+      ErrorCode.aborted,
+      [50],
+    ]);
+    expect(f.calls).toEqual([[1], [-2, 3, 4, 5], [-2], [5]]);
+    expect([bad.ticket.state, follower.ticket.state, next.ticket.state]).toEqual(["failed", "failed", "failed"]);
+  });
+
+  it("a follower in a later group fails with aborted when the group of the batch it follows failed, or that batch was canceled", async () => {
+    const f = fakeWrite();
+    const queue = createGroupCommit(f.write, 2);
+    const first = queue([1]);
+    f.setDown(true);
+    const lead = queue([2, 3]);
+    const follower = queue([4], { follows: { ticket: lead.ticket, id: "lead" } }); // over maxEvents with lead: the next group
+    await expect(first.result).rejects.toMatchObject({ code: ErrorCode.unavailable });
+    await expect(lead.result).rejects.toMatchObject({ code: ErrorCode.unavailable });
+    f.setDown(false);
+    await expect(follower.result).rejects.toMatchObject({ code: ErrorCode.aborted, details: { after: "lead" } });
+    const ac = new AbortController();
+    const ahead = queue([7]); // written now: the next ones wait behind it
+    const gone = queue([5], { signal: ac.signal });
+    const ticket: GroupTicket = gone.ticket;
+    const orphan = queue([6], { follows: { ticket, id: "gone" } });
+    ac.abort();
+    await expect(ahead.result).resolves.toEqual([70]);
+    await expect(gone.result).rejects.toMatchObject({ code: ErrorCode.canceled });
+    await expect(orphan.result).rejects.toMatchObject({ code: ErrorCode.aborted });
+    for (const never of [4, 5, 6]) expect(f.calls.flat()).not.toContain(never);
   });
 });
 
@@ -105,6 +166,19 @@ describe("postgres store: concurrent commits share writes", () => {
       for await (const e of store.read()) read.push(e.header.id);
       expect(new Set(read)).toEqual(new Set(batches.flat().map((e) => e.header.id)));
       expect(read).toHaveLength(seqs.length);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("pipelined batches (each naming the one before) queue behind it and share writes, in order", async () => {
+    const { client, writes } = counting();
+    const store = createPostgresStore({ client, tenant: uuidv4() });
+    try {
+      const batches = Array.from({ length: 6 }, (_, i) => Array.from({ length: 3 }, () => createEvent({ kind: "group.pipe", payload: text.encode(String(i)) })));
+      const results = await Promise.all(batches.map((b, i) => store.commit(b, { after: batches[i - 1]?.at(-1)!.header.id })));
+      expect(writes()).toBeLessThanOrEqual(2); // the first alone, then the five that queued behind it
+      expect(results.flat().map((r) => r.seq)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
     } finally {
       await store.close();
     }

@@ -25,7 +25,7 @@ import {
   type Subscription,
   throwIfAborted,
 } from "../../core/index.js";
-import { createGroupCommit } from "./group-commit.js";
+import { createGroupCommit, type GroupTicket } from "./group-commit.js";
 import { createHeadWatcher } from "./head-watcher.js";
 import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
 import { blob, bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
@@ -107,13 +107,25 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     return kinds?.length && !kinds.includes("*") ? Number.MAX_SAFE_INTEGER : cursor + n;
   }
 
-  async function commit(events: Event[], callOpts?: CommitOptions): Promise<CommitResult[]> {
+  /**
+   * Verifies the batch and queues it for the group commit, behind `prior` (the queued batch it
+   * must follow) if any, then tells the sequencer it is queued, so its own follower can queue too.
+   */
+  async function commit(
+    events: Event[],
+    callOpts: CommitOptions | undefined,
+    prior: GroupTicket | undefined,
+    admit: (ticket: GroupTicket) => void,
+  ): Promise<CommitResult[]> {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     throwIfAborted(callOpts?.signal);
     if (!Array.isArray(events)) throw new EventError(ErrorCode.invalid_argument, "commit takes an array of events");
     for (const e of events) assertEventVerifies(e, { hasher });
     if (events.length === 0) return [];
-    return group(events, callOpts?.signal);
+    const follows = prior && callOpts?.after !== undefined ? { ticket: prior, id: callOpts.after } : undefined;
+    const { ticket, result } = group(events, { signal: callOpts?.signal, follows });
+    admit(ticket);
+    return result;
   }
 
   /** Writes verified events (one batch, or several merged by the group commit) in one call. */
@@ -293,13 +305,14 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     return queue;
   }
 
-  // Pipelined batches (`after`) keep their order; one from another server shows up in the table.
-  const sequencer = createCommitSequencer(
+  // Pipelined batches (`after`) keep their order: behind a batch of this process they queue for
+  // the group commit as soon as it is queued; one from another server shows up in the table.
+  const sequencer = createCommitSequencer<GroupTicket>(
     async (id, o) => (await sql(`SELECT 1 FROM ${q}toka_events WHERE tenant = $1 AND id = $2`, [tenant, id], o.signal)).length > 0,
   );
 
   return {
-    commit: (events, callOpts) => sequencer.run(events, callOpts, () => commit(events, callOpts)),
+    commit: (events, callOpts) => sequencer.run(events, callOpts, (prior, admit) => commit(events, callOpts, prior, admit)),
     async header(id, callOpts) {
       if (!isUuid(id)) throw new EventError(ErrorCode.invalid_argument, "header() takes a lowercase canonical UUID");
       const rows = await sql(`SELECT ${EVENT_COLUMNS} FROM ${q}toka_events WHERE tenant = $1 AND id = $2`, [tenant, id], callOpts?.signal);
