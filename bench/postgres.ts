@@ -25,7 +25,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { createRemoteStore, createWebTransport } from "../src/adapters/connect/client/index.js";
-import { createPgClient, createPostgresStore, migrate, pgliteTypes, type SqlClient } from "../src/adapters/postgres/index.js";
+import { createPgClient, createPostgresStore, migrate, type SqlClient } from "../src/adapters/postgres/index.js";
 import { createEvent, encodeParentRefs, type Event, type EventStore, type Subscription } from "../src/core/index.js";
 import { startPostgres } from "../test/support/postgres-server.js";
 import { startFsyncProbe } from "./fsync-probe.js";
@@ -534,7 +534,7 @@ export async function runPostgres(): Promise<void> {
   let pool: pg.Pool | undefined;
   try {
     const t0 = performance.now();
-    [lite, server] = await Promise.all([PGlite.create(pgliteDir, { ...pgliteTypes }), startPostgres()]);
+    [lite, server] = await Promise.all([PGlite.create(pgliteDir), startPostgres()]);
     const coldMs = performance.now() - t0;
     db = await freshDatabase(server.url, "toka_bench");
     pool = new pg.Pool({ connectionString: db.url, max: 10 });

@@ -1,6 +1,6 @@
 import { createEventStore, type EventStore } from "../core/index.js";
 import { createMemoryBus, createMemoryVault } from "../adapters/memory/index.js";
-import { createPgClient, createPostgresStore, migrate, pgliteTypes } from "../adapters/postgres/index.js";
+import { createPgClient, createPostgresStore, migrate } from "../adapters/postgres/index.js";
 
 /** The default `--store`: PGlite (Postgres in WASM) in a data directory, created on first start. */
 export const DEFAULT_STORE = "pglite:./toka-data";
@@ -26,7 +26,7 @@ export async function openStore(spec: string, onError: (err: unknown) => void): 
     const dir = spec.slice("pglite:".length);
     if (!dir) throw new Error("--store pglite:<dir> needs a data directory");
     const { PGlite } = await import("@electric-sql/pglite");
-    const db = await PGlite.create(dir, { ...pgliteTypes });
+    const db = await PGlite.create(dir);
     await migrate(db);
     const store = createPostgresStore({ client: db, onError });
     return {

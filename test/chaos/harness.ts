@@ -12,7 +12,7 @@ import { type NodeServer, startNodeServer } from "../../src/adapters/connect/nod
 import { createEventStoreHandler, type EventStoreHandler } from "../../src/adapters/connect/server/index.js";
 import { openIndexedDbVault } from "../../src/adapters/indexeddb/index.js";
 import { createMemoryBus, createMemoryVault } from "../../src/adapters/memory/index.js";
-import { createPostgresStore, migrate, pgliteTypes } from "../../src/adapters/postgres/index.js";
+import { createPostgresStore, migrate } from "../../src/adapters/postgres/index.js";
 import {
   type BusMessage,
   createEventStore,
@@ -193,7 +193,7 @@ export async function openPgliteHost(): Promise<PgliteHost> {
     },
     async reopen() {
       await db.close();
-      db = await PGlite.create(t.dir, { ...pgliteTypes });
+      db = await PGlite.create(t.dir);
       reopened = true;
     },
     async close() {

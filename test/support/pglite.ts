@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { inject } from "vitest";
-import { pgliteTypes } from "../../src/adapters/postgres/index.js";
 
 export interface TestPglite {
   db: PGlite;
@@ -12,12 +11,11 @@ export interface TestPglite {
   close(): Promise<void>;
 }
 
-/** `pgliteDefaults` opens it with PGlite's own type codecs instead of `pgliteTypes`. */
-export async function openTestPglite(opts: { pgliteDefaults?: boolean } = {}): Promise<TestPglite> {
+export async function openTestPglite(): Promise<TestPglite> {
   const root = mkdtempSync(join(tmpdir(), "toka-pglite-"));
   const dir = join(root, "data");
   cpSync(inject("pgliteTemplate"), dir, { recursive: true });
-  const db = await PGlite.create(dir, opts.pgliteDefaults ? {} : { ...pgliteTypes });
+  const db = await PGlite.create(dir);
   return {
     db,
     dir,

@@ -4,7 +4,6 @@
  * @module
  */
 export { migrate, SCHEMA_VERSION, type SchemaOptions } from "./migrations.js";
-export { byteaFromHex, byteaToHex, pgliteTypes } from "./pglite-types.js";
 export { createPostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export {
   createPgClient,

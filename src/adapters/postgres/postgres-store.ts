@@ -26,6 +26,7 @@ import {
   throwIfAborted,
 } from "../../core/index.js";
 import { createGroupCommit, type GroupTicket } from "./group-commit.js";
+import { pgliteQueryOptions, type PgliteQueryOptions } from "./pglite-codecs.js";
 import { createHeadWatcher } from "./head-watcher.js";
 import { channelFor, qualifier, type SchemaOptions } from "./migrations.js";
 import { blob, bytes, EVENT_COLUMNS, kindCondition, rowToEvent, rowToHeader } from "./rows.js";
@@ -73,11 +74,17 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
   const live = new Set<Subscription>();
   let closed = false;
 
+  // PGlite gets bytea in binary and one-pass hex parsing (pglite-codecs.ts); others get (text, params).
+  const pglite = pgliteQueryOptions(client);
+  const query = pglite
+    ? (text: string, params: unknown[]) => (client.query as (t: string, p: unknown[], o: PgliteQueryOptions) => ReturnType<SqlClient["query"]>)(text, params, pglite)
+    : (text: string, params: unknown[]) => client.query(text, params);
+
   async function sql(text: string, params: unknown[], signal?: AbortSignal) {
     if (closed) throw new EventError(ErrorCode.failed_precondition, "store is closed");
     throwIfAborted(signal);
     try {
-      return (await client.query(text, params)).rows;
+      return (await query(text, params)).rows;
     } catch (err) {
       throw fromSqlError(err);
     }
