@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
+import { migrate } from "../../src/adapters/postgres/index.js";
 
 export interface TestPglite {
   db: PGlite;
@@ -23,5 +24,22 @@ export async function openTestPglite(): Promise<TestPglite> {
       await db.close();
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A migrated PGlite database for the tests of the enclosing describe block: opened before them,
+ * closed after. Call the returned function inside a test to get the database.
+ */
+export function useMigratedPglite(): () => PGlite {
+  let t: TestPglite | undefined;
+  beforeAll(async () => {
+    t = await openTestPglite();
+    await migrate(t.db);
+  });
+  afterAll(() => t?.close());
+  return () => {
+    if (!t) throw new Error("useMigratedPglite: the database opens in beforeAll; use it inside a test");
+    return t.db;
   };
 }

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
+import { describe, expect, it } from "vitest";
+import { useMigratedPglite } from "../../../test/support/pglite.js";
 import { createEvent, ErrorCode, EventError, text, uuidv4 } from "../../core/index.js";
 import { createGroupCommit, type GroupTicket } from "./group-commit.js";
-import { createPostgresStore, migrate, type SqlClient } from "./index.js";
+import { createPostgresStore, type SqlClient } from "./index.js";
 
 describe("group commit", () => {
   /** A write that takes 5 ms, records its calls, and refuses any batch holding a negative number. */
@@ -130,12 +130,7 @@ describe("group commit", () => {
 });
 
 describe("postgres store: concurrent commits share writes", () => {
-  let pglite: TestPglite;
-  beforeAll(async () => {
-    pglite = await openTestPglite();
-    await migrate(pglite.db);
-  });
-  afterAll(() => pglite.close());
+  const db = useMigratedPglite();
 
   function counting(): { client: SqlClient; writes: () => number } {
     let writes = 0;
@@ -143,7 +138,7 @@ describe("postgres store: concurrent commits share writes", () => {
       client: {
         query: (sql, params) => {
           if (sql.includes("toka_commit(")) writes++;
-          return pglite.db.query(sql, params) as ReturnType<SqlClient["query"]>;
+          return db().query(sql, params) as ReturnType<SqlClient["query"]>;
         },
       },
       writes: () => writes,
@@ -185,7 +180,7 @@ describe("postgres store: concurrent commits share writes", () => {
   });
 
   it("a bad batch among concurrent good ones fails alone; a conflict between two batches fails the later one", async () => {
-    const store = createPostgresStore({ client: pglite.db, tenant: uuidv4() });
+    const store = createPostgresStore({ client: db(), tenant: uuidv4() });
     try {
       const good = Array.from({ length: 6 }, () => [createEvent({ kind: "group.ok", payload: text.encode("ok") })]);
       const orphan = [createEvent({ kind: "group.bad", payload: text.encode("x"), parents: [createEvent({ kind: "group.gone", payload: new Uint8Array() }).header] })];

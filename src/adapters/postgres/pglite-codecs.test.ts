@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
+import { describe, expect, it } from "vitest";
+import { useMigratedPglite } from "../../../test/support/pglite.js";
 import { createEvent, type Event } from "../../core/index.js";
-import { migrate } from "./migrations.js";
 import { byteaFromHex, pgliteQueryOptions } from "./pglite-codecs.js";
 import { createPostgresStore } from "./postgres-store.js";
 import { createPgClient, type SqlClient } from "./sql-client.js";
@@ -33,18 +32,13 @@ describe("PGlite codecs", () => {
   });
 
   describe("in PGlite", () => {
-    let t: TestPglite;
-    beforeAll(async () => {
-      t = await openTestPglite();
-      await migrate(t.db);
-    });
-    afterAll(() => t.close());
+    const db = useMigratedPglite();
 
     it("carry bytea parameters (sent as binary) and results through the database unchanged", async () => {
-      const opts = pgliteQueryOptions(t.db)!;
+      const opts = pgliteQueryOptions(db())!;
       expect(opts).toBeDefined();
       for (const bytes of samples) {
-        const { rows } = await t.db.query<{ b: Uint8Array; n: number; h: string }>(
+        const { rows } = await db().query<{ b: Uint8Array; n: number; h: string }>(
           "SELECT $1::bytea AS b, length($1::bytea) AS n, encode($1::bytea, 'hex') AS h",
           [bytes],
           opts,
@@ -53,18 +47,18 @@ describe("PGlite codecs", () => {
         expect(`\\x${rows[0]!.h}`).toBe(hex(bytes));
         expect(rows[0]!.b).toEqual(Uint8Array.from(bytes));
       }
-      await expect(t.db.query("SELECT $1::bytea AS b", ["not bytes"], opts)).rejects.toMatchObject({ code: "invalid_argument" });
+      await expect(db().query("SELECT $1::bytea AS b", ["not bytes"], opts)).rejects.toMatchObject({ code: "invalid_argument" });
     });
 
     it("leave the PGlite instance as it was: its own codecs serve bytea and bytea[] in other queries", async () => {
-      const store = createPostgresStore({ client: t.db });
+      const store = createPostgresStore({ client: db() });
       const events: Event[] = samples.map((payload) => createEvent({ kind: "t.blob", payload }));
       await store.commit(events);
       const read = [];
       for await (const e of store.read()) read.push(e.payload);
       expect(read).toEqual(events.map((e) => Uint8Array.from(e.payload)));
       expect(await store.payload(events[2]!.header.digest)).toEqual(events[2]!.payload);
-      const { rows } = await t.db.query<{ n: number[] }>("SELECT array(SELECT length(x) FROM unnest($1::bytea[]) x) AS n", [[samples[1], samples[3]]]);
+      const { rows } = await db().query<{ n: number[] }>("SELECT array(SELECT length(x) FROM unnest($1::bytea[]) x) AS n", [[samples[1], samples[3]]]);
       expect(rows[0]!.n).toEqual([256, 183]);
       await store.close();
     });

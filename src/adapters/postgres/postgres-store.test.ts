@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, inject, it } from "vitest";
-import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
+import { useMigratedPglite } from "../../../test/support/pglite.js";
 import { uuidv4 } from "../../core/index.js";
 import { historyContract, orderContract, vaultContract } from "../_contract/index.js";
 import { createPgClient, createPostgresStore, migrate, type SqlClient } from "./index.js";
@@ -24,13 +24,8 @@ function contracts(client: () => SqlClient, schema?: string) {
 }
 
 describe("postgres store on PGlite", () => {
-  let pglite: TestPglite;
-  beforeAll(async () => {
-    pglite = await openTestPglite();
-    await migrate(pglite.db);
-  });
-  afterAll(() => pglite.close());
-  contracts(() => pglite.db);
+  const db = useMigratedPglite();
+  contracts(() => db());
 });
 
 describe("postgres store on a PostgreSQL server", () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestPglite, type TestPglite } from "../../../test/support/pglite.js";
+import { describe, expect, it } from "vitest";
+import { useMigratedPglite } from "../../../test/support/pglite.js";
 import { type BusMessage, createEvent, type StoredEvent, type Subscription, text, uuidv4 } from "../../core/index.js";
-import { createPostgresStore, migrate, type SqlClient } from "./index.js";
+import { createPostgresStore, type SqlClient } from "./index.js";
 import { createTail } from "./tail.js";
 
 const stored = (seq: number, bytes = 10): StoredEvent => ({ ...createEvent({ kind: "t.e", payload: new Uint8Array(bytes) }), seq });
@@ -37,12 +37,7 @@ describe("tail", () => {
 });
 
 describe("postgres store: its subscribers get its own commits from the tail", () => {
-  let pglite: TestPglite;
-  beforeAll(async () => {
-    pglite = await openTestPglite();
-    await migrate(pglite.db);
-  });
-  afterAll(() => pglite.close());
+  const db = useMigratedPglite();
 
   /** The PGlite client, counting reads of event rows. */
   function counting(): { client: SqlClient; pageReads: () => number } {
@@ -51,9 +46,9 @@ describe("postgres store: its subscribers get its own commits from the tail", ()
       client: {
         query: (sql, params) => {
           if (/SELECT .* FROM \S*toka_events WHERE tenant = \$1 AND seq > \$2/.test(sql)) reads++;
-          return pglite.db.query(sql, params) as ReturnType<SqlClient["query"]>;
+          return db().query(sql, params) as ReturnType<SqlClient["query"]>;
         },
-        listen: (channel, fn) => pglite.db.listen(channel, (p) => fn(p)).then((off) => async () => off()),
+        listen: (channel, fn) => db().listen(channel, (p) => fn(p)).then((off) => async () => off()),
       },
       pageReads: () => reads,
     };
@@ -96,7 +91,7 @@ describe("postgres store: its subscribers get its own commits from the tail", ()
     const { client, pageReads } = counting();
     const tenant = uuidv4();
     const store = createPostgresStore({ client, tenant, pollMs: 50 });
-    const other = createPostgresStore({ client: pglite.db, tenant });
+    const other = createPostgresStore({ client: db(), tenant });
     try {
       const first = store.subscribe();
       expect((await first.next()).value).toMatchObject({ type: "caught-up" });
