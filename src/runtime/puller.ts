@@ -17,7 +17,7 @@ export const REMOTE_CURSOR = "remote";
  * Follows the remote log from the persisted cursor: incoming events are committed to the vault
  * together with the new cursor (one transaction), then the newly stored ones are published
  * locally. The client's own events come back as duplicates and just acknowledge any outbox
- * entry. After any error it backs off and resubscribes from the persisted cursor, which also
+ * entry (those identical to what it pushed are recognised without the vault: see echoes.ts). After any error it backs off and resubscribes from the persisted cursor, which also
  * heals a gap.
  */
 export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<void> {
@@ -66,13 +66,20 @@ async function apply(ctx: SyncContext, messages: BusMessage[]): Promise<boolean>
     const batch = events;
     events = [];
     const remoteHead = batch[batch.length - 1]!.seq;
-    const results = await ctx.vault.commit(batch.map(toEvent), { cursor: { name: REMOTE_CURSOR, value: remoteHead } });
-    const stored: StoredEvent[] = [];
+    // Our own pushed events, back unchanged, are duplicates already: only the rest go to the vault
+    // (with the cursor, also when nothing is left).
     const acks = [];
+    const fresh: StoredEvent[] = [];
+    for (const e of batch) {
+      if (ctx.echoes.take(e)) acks.push({ id: e.header.id, remoteSeq: e.seq });
+      else fresh.push(e);
+    }
+    const results = await ctx.vault.commit(fresh.map(toEvent), { cursor: { name: REMOTE_CURSOR, value: remoteHead } });
+    const stored: StoredEvent[] = [];
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
-      if (r.status === "stored") stored.push({ ...toEvent(batch[i]!), seq: r.seq });
-      else acks.push({ id: r.id, remoteSeq: batch[i]!.seq });
+      if (r.status === "stored") stored.push({ ...toEvent(fresh[i]!), seq: r.seq });
+      else acks.push({ id: r.id, remoteSeq: fresh[i]!.seq });
     }
     if (acks.length > 0) await ctx.vault.acknowledge(acks); // our own events, back from the server
     ctx.metrics.add(METRICS.pulled, stored.length);

@@ -85,6 +85,7 @@ interface Flight {
 }
 
 function send(ctx: SyncContext, events: StoredEvent[], after: string | undefined): Flight {
+  ctx.echoes.sent(events);
   const reply = ctx.remote.commit(events.map(toEvent), { signal: ctx.signal, after }).then(
     (results) => ({ results }),
     (error: unknown) => ({ error }),

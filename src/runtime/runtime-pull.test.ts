@@ -13,6 +13,8 @@ import {
   ErrorCode,
   type Event,
   type EventBus,
+  type LocalCommitOptions,
+  type LocalVault,
   EventError,
   json,
   type StoredEvent,
@@ -117,6 +119,43 @@ describe("pull", () => {
     expect(ids(seen.events).sort()).toEqual([mine.header.id, foreign[0]!.header.id, later[0]!.header.id].sort());
     expect(rt.metrics().counters[METRICS.pulled]).toBe(2);
     seen.stop();
+  });
+
+  it("own pushed events come back without passing through the vault; those pushed by an earlier runtime still go through it", async () => {
+    const remote = fakeRemote("feed");
+    const vault = createMemoryVault();
+    const pulled: string[][] = []; // what the puller hands the vault (commits that move the cursor)
+    const spied: LocalVault = Object.assign(Object.create(vault), {
+      commit: (events: Event[], o?: LocalCommitOptions) => (o?.cursor && pulled.push(events.map((e) => e.header.id)), vault.commit(events, o)),
+    });
+    const first = runtime(remote, { vault: spied });
+    const early = await first.commit("test.mine", { n: 1 });
+    await first.flush();
+    await expect.poll(() => vault.cursor("remote")).toBe(1);
+    await first.close();
+    pulled.length = 0;
+    // A new runtime on the same vault: it did not push `early`, and its own `late` it did push.
+    remote.commitImpl = async (events, o) => {
+      if (events.some((e) => e.header.id === early.header.id)) throw new Error("pushed twice");
+      return remote.store.commit(events, o);
+    };
+    const foreign = await onServer(remote, [event()]);
+    const second = runtime(remote, { vault: spied });
+    const late = await second.commit("test.mine", { n: 2 });
+    await second.flush();
+    await expect.poll(() => vault.cursor("remote")).toBe(3);
+    expect(pulled.flat()).toContain(foreign[0]!.header.id);
+    expect(pulled.flat()).not.toContain(late.header.id);
+    expect(await vault.remoteSeq(late.header.id)).toBe(3);
+    expect(await localIds(vault)).toEqual([early.header.id, late.header.id, foreign[0]!.header.id]);
+    // `early` came back once, to the first runtime; a resubscription from 0 hands it to the vault.
+    await vault.commit([], { cursor: { name: "remote", value: 0 } });
+    await second.close();
+    pulled.length = 0;
+    const third = runtime(remote, { vault: spied });
+    await expect.poll(() => third.status().caughtUp).toBe(true);
+    expect(pulled.flat().sort()).toEqual([early.header.id, late.header.id, foreign[0]!.header.id].sort());
+    expect(await localIds(vault)).toHaveLength(3);
   });
 
   it("after the subscription fails with unavailable, resubscribes from the persisted cursor with backoff", async () => {

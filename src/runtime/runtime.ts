@@ -21,6 +21,7 @@ import {
   throwIfAborted,
 } from "../core/index.js";
 import { type Clock, type RetryOptions, systemClock } from "./clock.js";
+import { createEchoes } from "./echoes.js";
 import { createMetrics, METRICS, type MetricsSink, type MetricsSnapshot } from "./metrics.js";
 import { type PullOptions, REMOTE_CURSOR, runPuller } from "./puller.js";
 import { type BatchOptions, runPusher } from "./pusher.js";
@@ -166,7 +167,7 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
       vault, remote, bus, clock, retry: opts.retry ?? {}, metrics, status, signal: stop.signal,
       isLeader: () => leading,
       leaderSignal: () => (stop.signal.aborted ? stop.signal : leaderStop.signal),
-      pushWake, pullWake, idleMs: opts.idleMs ?? 2000, refreshPending, report, link,
+      pushWake, pullWake, idleMs: opts.idleMs ?? 2000, refreshPending, report, link, echoes: createEchoes(),
     };
     loops.push(runPusher(ctx, opts.batch ?? {}), runPuller(ctx, opts.pull ?? {}));
   }

@@ -1,5 +1,6 @@
 import { type EventBus, EventError, type EventStore, type LocalVault } from "../core/index.js";
 import { backoff, type Clock, type RetryOptions } from "./clock.js";
+import type { Echoes } from "./echoes.js";
 import type { MetricsSink } from "./metrics.js";
 import type { StatusCell } from "./status.js";
 import type { Wakeup } from "./wakeup.js";
@@ -28,6 +29,8 @@ export interface SyncContext {
   refreshPending(): Promise<void>;
   /** Remembers an error in the status, whatever was thrown. */
   report(err: unknown): EventError;
+  /** What the pusher sent, for the puller to recognise when it comes back. */
+  echoes: Echoes;
   /** Records whether a link to the remote works; the status is online while both do. */
   link(name: "push" | "pull", up: boolean): void;
 }

@@ -286,6 +286,9 @@ export function localVaultContract(run: ContractRunner, make: () => Promise<Loca
     await vault.commit([c!], { outbox: true, cursor: { name: "remote", value: 9 } });
     equal(await vault.cursor("remote"), 9, "cursor with outbox");
     await expectOutbox(vault, [c!], "outbox with cursor", 3);
+    deepEqual(await vault.commit([], { cursor: { name: "remote", value: 10 } }), [], "an empty batch with a cursor");
+    equal(await vault.cursor("remote"), 10, "an empty batch moves the cursor alone");
+    equal(await vault.head(), 3, "and stores nothing");
     const long = "n".repeat(128);
     await vault.commit(makeEvents(1), { cursor: { name: long, value: Number.MAX_SAFE_INTEGER } });
     equal(await vault.cursor(long), Number.MAX_SAFE_INTEGER, "a 128-character name and the largest safe value");
