@@ -47,10 +47,11 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
   // asked, over the events committed since the last time.
   const byDigest = new Map<string, number>();
   let indexed = 0;
-  // Sync state (LocalVault): ids in the outbox in seq order, dead letters, remote seqs, cursors.
-  const outbox = new Set<string>();
-  const dead = new Map<string, { index: number; error: DeadLetter["error"]; at: number }>();
-  const remoteSeqs = new Map<string, number>();
+  // Sync state (LocalVault), by log index: the outbox in seq order, dead letters, remote seqs
+  // (a sparse array); cursors by name.
+  const outbox = new Set<number>();
+  const dead = new Map<number, { error: DeadLetter["error"]; at: number }>();
+  let remoteSeqs: number[] = [];
   const cursors = new Map<string, number>();
   let closed = false;
 
@@ -112,14 +113,12 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
     for (let i = 0; i < events.length; i++) {
       if (results[i]!.status !== "stored") continue;
       const { header, payload } = events[i]!;
-      log.append(header, payload);
-      if (callOpts?.outbox) outbox.add(header.id);
+      const seq = log.append(header, payload);
+      if (callOpts?.outbox) outbox.add(seq - 1);
     }
     if (cursor) cursors.set(cursor.name, cursor.value);
     return results;
   }
-
-  const indexOf = (id: string) => log.indexOf(id)!;
 
   return {
     commit,
@@ -161,15 +160,15 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       closed = true;
       log.clear();
       indexed = 0;
-      for (const m of [byDigest, outbox, dead, remoteSeqs, cursors]) m.clear();
+      for (const m of [byDigest, outbox, dead, cursors]) m.clear();
+      remoteSeqs = [];
     },
     async outbox(o) {
       open(o?.signal);
       const { after, limit } = checkReadOptions(o ?? {});
       const out: StoredEvent[] = [];
-      for (const id of outbox) {
+      for (const i of outbox) {
         if (out.length >= limit) break;
-        const i = indexOf(id);
         if (i + 1 > after) out.push(log.event(i));
       }
       return out;
@@ -182,36 +181,39 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       open(o?.signal);
       for (const a of acks) checkAck(a);
       for (const a of acks) {
-        outbox.delete(a.id);
-        remoteSeqs.set(a.id, a.remoteSeq);
+        const i = log.indexOf(a.id);
+        if (i === undefined) continue; // not an event of this vault: nothing to record
+        outbox.delete(i);
+        remoteSeqs[i] = a.remoteSeq;
       }
     },
     async remoteSeq(id, o) {
       open(o?.signal);
-      return remoteSeqs.get(id);
+      const i = log.indexOf(id);
+      return i === undefined ? undefined : remoteSeqs[i];
     },
     async deadLetter(items, o) {
       open(o?.signal);
       const at = Date.now();
       for (const { id, error } of items) {
-        if (!outbox.has(id)) continue;
-        outbox.delete(id);
-        dead.set(id, { index: indexOf(id), error: { code: error.code, message: error.message }, at });
+        const i = log.indexOf(id);
+        if (i === undefined || !outbox.delete(i)) continue;
+        dead.set(i, { error: { code: error.code, message: error.message }, at });
       }
     },
     async deadLetters(o) {
       open(o?.signal);
-      return [...dead.values()]
-        .sort((a, b) => a.index - b.index)
-        .map((d) => ({ event: log.event(d.index), error: { ...d.error }, at: d.at }));
+      return [...dead.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([i, d]) => ({ event: log.event(i), error: { ...d.error }, at: d.at }));
     },
     async requeue(ids, o) {
       open(o?.signal);
-      const back = ids.filter((id) => dead.delete(id));
+      const back = ids.map((id) => log.indexOf(id)).filter((i): i is number => i !== undefined && dead.delete(i));
       // The outbox stays in seq order: re-insert everything in order.
-      const all = [...outbox, ...back].sort((a, b) => indexOf(a) - indexOf(b));
+      const all = [...outbox, ...back].sort((a, b) => a - b);
       outbox.clear();
-      for (const id of all) outbox.add(id);
+      for (const i of all) outbox.add(i);
     },
     async cursor(name, o) {
       open(o?.signal);
