@@ -105,7 +105,7 @@ async function idle(ctx: SyncContext, failedBefore: boolean): Promise<void> {
   // nothing left that fails.
   if (failedBefore) ctx.link("push", true);
   // A commit that counted itself after this loop had pushed it would leave pending stale.
-  if (ctx.status.get().pending !== 0) await ctx.refreshPending();
+  if (ctx.status.peek().pending !== 0) await ctx.refreshPending();
   await ctx.pushWake.wait(ctx.idleMs, ctx.signal);
 }
 

@@ -176,7 +176,7 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
   let reserved = 0;
 
   async function admit(signal?: AbortSignal): Promise<void> {
-    while (remote && status.get().pending + reserved >= maxPending) {
+    while (remote && status.peek().pending + reserved >= maxPending) {
       if (opts.limits?.policy === "reject") {
         throw new EventError(ErrorCode.resource_exhausted, `outbox is full (${maxPending} events wait to be pushed)`);
       }
@@ -198,7 +198,7 @@ export function createEventRuntime(opts: EventRuntimeOptions): EventRuntime {
     try {
       [r] = await vault.commit([event], { outbox: remote !== undefined, signal: o.signal });
       if (r!.status === "stored" && remote) {
-        const pending = status.get().pending + 1;
+        const pending = status.peek().pending + 1;
         metrics.set(METRICS.outboxDepth, pending);
         status.update({ pending });
         pushWake.ring();

@@ -28,6 +28,16 @@ describe("status cell", () => {
     expect(cell.get()).toEqual(initial);
   });
 
+  it("peek() shows the current status without copying, and an earlier peek is not changed by updates", () => {
+    const cell = createStatusCell(initial);
+    const before = cell.peek();
+    expect(before).toEqual(initial);
+    cell.update({ pending: 3, cursors: { remote: 5 } });
+    expect(cell.peek()).toEqual(cell.get());
+    expect(cell.peek().pending).toBe(3);
+    expect(before).toEqual(initial);
+  });
+
   it("update() merges, including cursors", () => {
     const cell = createStatusCell(initial);
     cell.update({ pending: 2, lastError: { code: ErrorCode.unavailable, message: "x", at: 1 } });

@@ -23,6 +23,8 @@ export interface RuntimeStatus {
 /** Holds the status and tells watchers about changes. */
 export interface StatusCell {
   get(): RuntimeStatus;
+  /** The current status itself, not a copy: for reading a field, never to be changed or kept. */
+  peek(): Readonly<RuntimeStatus>;
   update(patch: Partial<RuntimeStatus>): void;
   /** The current status, then each change; a slow reader skips to the latest. */
   changes(signal?: AbortSignal): AsyncIterable<RuntimeStatus>;
@@ -47,6 +49,7 @@ export function createStatusCell(initial: RuntimeStatus): StatusCell {
   }
 
   return {
+    peek: () => status,
     get: () => ({ ...status, cursors: { ...status.cursors } }),
     update(patch) {
       status = { ...status, ...patch, cursors: { ...status.cursors, ...patch.cursors } };
