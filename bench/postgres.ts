@@ -13,6 +13,7 @@
  * - raw INSERT: the same PRIMARY KEY (tenant, seq) and UNIQUE (tenant, id), nothing else;
  * - raw INSERT + indexes: also toka_events' two secondary indexes (digest, kind), to tell the
  *   cost of the schema from the cost of toka_commit's checks.
+ * On PGlite both send bytea in binary, as the store does (PGlite's default writes hex text).
  *
  * Exports the helpers the runtime group shares ({@link startServe}, {@link freshDatabase}, {@link paced},
  * {@link cpuMeter}, …).
@@ -26,6 +27,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { createRemoteStore, createWebTransport } from "../src/adapters/connect/client/index.js";
 import { createPgClient, createPostgresStore, migrate, type SqlClient } from "../src/adapters/postgres/index.js";
+import { pgliteQueryOptions } from "../src/adapters/postgres/pglite-codecs.js";
 import { createEvent, encodeParentRefs, type Event, type EventStore, type Subscription } from "../src/core/index.js";
 import { startPostgres } from "../test/support/postgres-server.js";
 import { startFsyncProbe } from "./fsync-probe.js";
@@ -330,6 +332,9 @@ function commitCases(db: string, client: SqlClient, pool: Event[]): Case[] {
     ] as const) {
       const text = insertSql(table, batch);
       const raw = new Tenants(`${table}-${batch}`, pool.length);
+      // On PGlite, bytea goes in binary here too, as the store sends it.
+      const pglite = pgliteQueryOptions(client);
+      const query = pglite ? (params: unknown[]) => (client as PGlite).query(text, params, pglite) : (params: unknown[]) => client.query(text, params);
       cases.push({
         name: commitName(db, path, batch),
         ops,
@@ -341,7 +346,7 @@ function commitCases(db: string, client: SqlClient, pool: Event[]): Case[] {
               const { header: h, payload } = pool[i]!;
               params.push(raw.tenant, i + 1, h.id, h.digest, encodeParentRefs(h.parents), h.kind, h.intent, h.timestamp, payload);
             }
-            await client.query(text, params);
+            await query(params);
           }
         },
       });
