@@ -17,8 +17,8 @@ export const REMOTE_CURSOR = "remote";
  * Follows the remote log from the persisted cursor: incoming events are committed to the vault
  * together with the new cursor (one transaction), then the newly stored ones are published
  * locally. The client's own events come back as duplicates and just acknowledge any outbox
- * entry (those identical to what it pushed are recognised without the vault: see echoes.ts). After any error it backs off and resubscribes from the persisted cursor, which also
- * heals a gap.
+ * entry (those identical to what it pushed are recognised without the vault: see echoes.ts).
+ * After any error it backs off and resubscribes from the persisted cursor, which also heals a gap.
  */
 export async function runPuller(ctx: SyncContext, pull: PullOptions): Promise<void> {
   const maxBatch = pull.maxBatch ?? 500;
