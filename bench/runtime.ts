@@ -19,7 +19,6 @@ import { createRemoteStore, createWebTransport } from "toka-events/adapters/conn
 import { createMemoryBus, createMemoryVault } from "toka-events/adapters/memory";
 import { createEventRuntime, type EventRuntime } from "toka-events/runtime";
 import { startPostgres } from "../test/support/postgres-server.js";
-import { startFsyncProbe } from "./fsync-probe.js";
 import { DEFAULT_BUDGET, measureAll, pick, printTable, ratio } from "./harness.js";
 import { callPage, openBenchPage } from "./indexeddb.js";
 import { bareName, PAYLOAD_BYTES, runtimeCommitCases, runtimeName } from "./pages/runtime-cases.js";
@@ -111,7 +110,6 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
       const before = b.status().cursors.remote;
       const payloads = Array.from({ length: SYNC_EVENTS }, (_, i) => payloadFor(i)); // made before the clock starts
       const cpu = cpuMeter({ "bench (A + B)": process.pid, ...serverPids });
-      const disk = startFsyncProbe();
       const t0 = performance.now();
       for (let i = 0; i < SYNC_EVENTS; i++) await a.commit("bench.sync", payloads[i]!);
       const committed = performance.now() - t0;
@@ -120,12 +118,11 @@ async function syncThrough(title: string, storeSpec: string, server: ServeProces
       const pulledOk = await until(() => b.status().cursors.remote >= before + SYNC_EVENTS, 60_000);
       const pulled = performance.now() - t0;
       const cpuLine = cpu();
-      const diskLine = await disk();
       rates.push(pulledOk ? (SYNC_EVENTS / pulled) * 1000 : 0);
       const k = (ms: number) => `${((SYNC_EVENTS / ms) * 1000 / 1000).toFixed(1)}k events/s`;
       console.log(
         `\n  burst ${burst}: ${SYNC_EVENTS / 1000}k runtime.commit on A: ${committed.toFixed(0)} ms; A's outbox empty after ${pushed.toFixed(0)} ms` +
-          `${pushedOk ? "" : " (timed out)"}; B pulled all after ${pulled.toFixed(0)} ms (${k(pulled)})${pulledOk ? "" : " (timed out)"}\n  ${cpuLine}\n  ${diskLine}`,
+          `${pushedOk ? "" : " (timed out)"}; B pulled all after ${pulled.toFixed(0)} ms (${k(pulled)})${pulledOk ? "" : " (timed out)"}\n  ${cpuLine}`,
       );
     }
     const push = a.metrics().histograms["toka.runtime.push.duration"];
