@@ -163,33 +163,40 @@ export function createPostgresStore(opts: PostgresStoreOptions): EventStore {
     });
     const parents = blob(unique.map((e) => encodeParentRefs(e.header.parents)));
     const payloads = blob(unique.map((e) => e.payload));
-    const rows = await sql(
-      `SELECT id, seq, stored FROM ${q}toka_commit($1, $2, $3, $4::uuid[], $5::bytea, $6::bytea, $7::int[], $8::text[], $9::uuid[], $10::bigint[], $11::bytea, $12::int[], $13::int[], $14::uuid[], $15::bytea)`,
-      [
-        tenant,
-        channel,
-        opts.allowMissingParents ?? false,
-        unique.map((e) => e.header.id),
-        blob(unique.map((e) => e.header.digest)).bytes,
-        parents.bytes,
-        parents.offsets,
-        unique.map((e) => e.header.kind),
-        unique.map((e) => e.header.intent),
-        unique.map((e) => e.header.timestamp),
-        payloads.bytes,
-        payloads.offsets,
-        parentOf,
-        parentIds,
-        blob(parentDigests).bytes,
-      ],
-      signal,
-    );
-    const results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
-    // Committed: the subscribers of this process (if any) get the new events without reading them back.
-    const fresh = live.size === 0 ? [] : unique.flatMap((e, i) => (results[i]!.stored ? [storedCopy(e, results[i]!.seq)] : []));
-    if (fresh.length > 0) {
-      tail.add(fresh);
-      watcher.poke(fresh[fresh.length - 1]!.seq);
+    // The commit's own notification may come before the commit returns: held until it is poked.
+    const release = watcher.hold();
+    let results: { seq: number; stored: boolean }[];
+    try {
+      const rows = await sql(
+        `SELECT id, seq, stored FROM ${q}toka_commit($1, $2, $3, $4::uuid[], $5::bytea, $6::bytea, $7::int[], $8::text[], $9::uuid[], $10::bigint[], $11::bytea, $12::int[], $13::int[], $14::uuid[], $15::bytea)`,
+        [
+          tenant,
+          channel,
+          opts.allowMissingParents ?? false,
+          unique.map((e) => e.header.id),
+          blob(unique.map((e) => e.header.digest)).bytes,
+          parents.bytes,
+          parents.offsets,
+          unique.map((e) => e.header.kind),
+          unique.map((e) => e.header.intent),
+          unique.map((e) => e.header.timestamp),
+          payloads.bytes,
+          payloads.offsets,
+          parentOf,
+          parentIds,
+          blob(parentDigests).bytes,
+        ],
+        signal,
+      );
+      results = rows.map((r) => ({ seq: Number(r.seq), stored: r.stored === true }));
+      // Committed: the subscribers of this process (if any) get the new events without reading them back.
+      const fresh = live.size === 0 ? [] : unique.flatMap((e, i) => (results[i]!.stored ? [storedCopy(e, results[i]!.seq)] : []));
+      if (fresh.length > 0) {
+        tail.add(fresh);
+        watcher.poke(fresh[fresh.length - 1]!.seq);
+      }
+    } finally {
+      release();
     }
     const seen = new Set<number>();
     return events.map((e) => {
