@@ -8,12 +8,25 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-/** Bytes of a hex string; `undefined` when it is not even-length hex. */
+/** Bytes of a hex string (either case), in one pass; `undefined` when it is not even-length hex. */
 export function fromHex(hex: string): Uint8Array | undefined {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  if (hex.length % 2 !== 0) return undefined;
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  for (let i = 0, c = 0; i < out.length; i++, c += 2) {
+    const hi = hexDigit(hex.charCodeAt(c));
+    const lo = hexDigit(hex.charCodeAt(c + 1));
+    if ((hi | lo) < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
+}
+
+/** The value of a hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
 }
 
 /** Byte-wise equality. */

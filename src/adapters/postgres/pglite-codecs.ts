@@ -1,4 +1,4 @@
-import { ErrorCode, EventError } from "../../core/index.js";
+import { ErrorCode, EventError, fromHex } from "../../core/index.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** Postgres' type OID of `bytea`. */
@@ -24,24 +24,9 @@ function byteaParam(value: unknown): string {
 
 /** A `bytea` column value from Postgres' hex text output (`bytea_output = 'hex'`, the default). */
 export function byteaFromHex(text: string): Uint8Array {
-  if (text.charCodeAt(0) !== 0x5c || text.charCodeAt(1) !== 0x78 || text.length % 2 !== 0) {
-    throw new EventError(ErrorCode.data_loss, "a bytea value is not in hex format (is bytea_output set to 'escape'?)");
-  }
-  const out = new Uint8Array((text.length - 2) / 2);
-  for (let i = 0, c = 2; i < out.length; i++, c += 2) {
-    const hi = nibble(text.charCodeAt(c));
-    const lo = nibble(text.charCodeAt(c + 1));
-    if ((hi | lo) < 0) throw new EventError(ErrorCode.data_loss, `a bytea value has a non-hex character at ${hi < 0 ? c : c + 1}`);
-    out[i] = (hi << 4) | lo;
-  }
-  return out;
-}
-
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  if (c >= 97 && c <= 102) return c - 87; // a-f
-  if (c >= 65 && c <= 70) return c - 55; // A-F
-  return -1;
+  const bytes = text.startsWith("\\x") ? fromHex(text.slice(2)) : undefined;
+  if (!bytes) throw new EventError(ErrorCode.data_loss, "a bytea value is not Postgres hex output (is bytea_output set to 'escape'?)");
+  return bytes;
 }
 
 const PGLITE_OPTIONS: PgliteQueryOptions = { serializers: { [BYTEA]: byteaParam }, parsers: { [BYTEA]: byteaFromHex } };
