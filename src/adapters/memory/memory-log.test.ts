@@ -56,6 +56,7 @@ describe("memory log", () => {
       expect(log.indexOf(e.header.id)).toBe(i);
       expect(log.idAt(i)).toBe(e.header.id);
       expect(log.kindAt(i)).toBe(`t.k${i % 3}`);
+      expect(log.digest(i)).toEqual(e.header.digest);
       expect(log.header(i).intent).toBe(NIL_INTENT);
     });
     expect(log.indexOf(uuidv4())).toBeUndefined();

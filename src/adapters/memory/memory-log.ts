@@ -24,6 +24,8 @@ export interface MemoryLog {
   append(header: EventHeader, payload: Uint8Array): number;
   /** A copy of the event at `index`. */
   event(index: number): StoredEvent;
+  /** A copy of the digest of the event at `index`. */
+  digest(index: number): Uint8Array;
   header(index: number): EventHeader;
   payload(index: number): Uint8Array;
   /** Forgets everything. */
@@ -108,6 +110,7 @@ export function createMemoryLog(): MemoryLog {
     },
     event: (i) => ({ seq: i + 1, header: header(i), payload: payloads[i]!.slice() }),
     header,
+    digest: digestAt,
     payload: (i) => payloads[i]!.slice(),
     clear() {
       ids = [];

@@ -133,7 +133,7 @@ export function createMemoryVault(opts: MemoryVaultOptions = {}): LocalVault {
       if (!isBytes(digest) || digest.length !== DIGEST_BYTES) {
         throw new EventError(ErrorCode.invalid_argument, `payload() takes a ${DIGEST_BYTES}-byte digest`);
       }
-      for (; indexed < log.size; indexed++) byDigest.set(toHex(log.header(indexed).digest), indexed);
+      for (; indexed < log.size; indexed++) byDigest.set(toHex(log.digest(indexed)), indexed);
       const i = byDigest.get(toHex(digest));
       return i === undefined ? undefined : log.payload(i);
     },
