@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, inject } from "vitest";
-import { migrate } from "../../src/adapters/postgres/index.js";
+import { migrate, type SqlClient } from "../../src/adapters/postgres/index.js";
 
 export interface TestPglite {
   db: PGlite;
@@ -41,5 +41,20 @@ export function useMigratedPglite(): () => PGlite {
   return () => {
     if (!t) throw new Error("useMigratedPglite: the database opens in beforeAll; use it inside a test");
     return t.db;
+  };
+}
+
+/** A client over the PGlite database `db()` (LISTEN included) that counts the queries matching `counted`. */
+export function countingClient(db: () => PGlite, counted: RegExp): { client: SqlClient; count: () => number } {
+  let n = 0;
+  return {
+    client: {
+      query: (sql, params) => {
+        if (counted.test(sql)) n++;
+        return db().query(sql, params) as ReturnType<SqlClient["query"]>;
+      },
+      listen: (channel, fn) => db().listen(channel, (p) => fn(p)).then((off) => async () => off()),
+    },
+    count: () => n,
   };
 }

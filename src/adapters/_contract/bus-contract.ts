@@ -9,6 +9,7 @@ import {
   makeEvent,
   makeEvents,
   pause,
+  subjectTest,
   toStored,
   within,
 } from "./harness.js";
@@ -37,15 +38,8 @@ const brief = (m: BusMessage | undefined) =>
  * busContract({ test: (name, fn) => it(name, fn) }, () => { const bus = createMemoryBus(); return { bus, close: bus.close }; });
  */
 export function busContract(run: ContractRunner, make: () => Promise<BusUnderTest> | BusUnderTest): void {
-  const test = (name: string, fn: (bus: EventBus) => Promise<void>) =>
-    run.test(`bus: ${name}`, async () => {
-      const t = await make();
-      try {
-        await fn(t.bus);
-      } finally {
-        await t.close();
-      }
-    });
+  const withBus = subjectTest(run, "bus", make);
+  const test = (name: string, fn: (bus: EventBus) => Promise<void>) => withBus(name, (t) => fn(t.bus));
 
   test("delivers published events in order to every subscriber", async (bus) => {
     const subs = [collect(bus.subscribe()), collect(bus.subscribe()), collect(bus.subscribe({ bufferSize: 1, overflow: "block" }))];

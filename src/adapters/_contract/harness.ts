@@ -26,6 +26,26 @@ export interface ContractRunner {
   test(name: string, fn: () => Promise<void>): void;
 }
 
+/**
+ * A suite's `test`: registers `prefix: name`, hands each test a fresh subject from `make` and
+ * closes it however the test ends.
+ */
+export function subjectTest<S extends { close(): unknown }>(
+  run: ContractRunner,
+  prefix: string,
+  make: () => Promise<S> | S,
+): (name: string, fn: (subject: S) => Promise<void>) => void {
+  return (name, fn) =>
+    run.test(`${prefix}: ${name}`, async () => {
+      const subject = await make();
+      try {
+        await fn(subject);
+      } finally {
+        await subject.close();
+      }
+    });
+}
+
 /** How long a suite waits for something that should happen before it fails the test. */
 const WAIT_MS = 5000;
 

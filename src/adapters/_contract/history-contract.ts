@@ -11,6 +11,7 @@ import {
   makeEvent,
   makeEvents,
   pause,
+  subjectTest,
   within,
 } from "./harness.js";
 
@@ -51,15 +52,7 @@ function assertHistory(c: Collector, seqs: number[], label: string): void {
  * historyContract({ test: (name, fn) => it(name, fn) }, () => createEventStore({ vault, bus }));
  */
 export function historyContract(run: ContractRunner, make: () => Promise<HistoryUnderTest> | HistoryUnderTest): void {
-  const test = (name: string, fn: (t: HistoryUnderTest) => Promise<void>) =>
-    run.test(`history: ${name}`, async () => {
-      const t = await make();
-      try {
-        await fn(t);
-      } finally {
-        await t.close();
-      }
-    });
+  const test = subjectTest(run, "history", make);
 
   test("history, then exactly one caught-up, then live", async (t) => {
     const events = makeEvents(8);

@@ -3,7 +3,17 @@
 // vault runs: the memory vault under vitest, the IndexedDB vault in Chromium.
 import { type Ack, ErrorCode, type Event, type LocalVault, type StoredEvent, uuidv7 } from "../../core/index.js";
 import { deepEqual, equal, ok, rejectsWithCode, show } from "./assert.js";
-import { assertSameEvent, cloneEvent, type ContractRunner, drain, makeEvent, makeEvents, redigest, tampered } from "./harness.js";
+import {
+  assertSameEvent,
+  cloneEvent,
+  type ContractRunner,
+  drain,
+  makeEvent,
+  makeEvents,
+  redigest,
+  subjectTest,
+  tampered,
+} from "./harness.js";
 
 /**
  * Runs the local vault contract: the outbox, acknowledgements, dead letters and cursors, their
@@ -14,15 +24,7 @@ import { assertSameEvent, cloneEvent, type ContractRunner, drain, makeEvent, mak
  * localVaultContract({ test: (name, fn) => it(name, fn) }, () => createMemoryVault());
  */
 export function localVaultContract(run: ContractRunner, make: () => Promise<LocalVault> | LocalVault): void {
-  const test = (name: string, fn: (vault: LocalVault) => Promise<void>) =>
-    run.test(`local vault: ${name}`, async () => {
-      const vault = await make();
-      try {
-        await fn(vault);
-      } finally {
-        await vault.close();
-      }
-    });
+  const test = subjectTest(run, "local vault", make);
 
   test("commit with outbox enqueues exactly the newly stored events, in seq order", async (vault) => {
     const [a, b, c, d] = makeEvents(4);

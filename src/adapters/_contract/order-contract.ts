@@ -3,7 +3,7 @@
 // arrive in. One suite for every event store, local or remote.
 import { type CommitOptions, type CommitResult, type Event, type ReadOptions, type StoredEvent, uuidv7 } from "../../core/index.js";
 import { deepEqual, equal, ok, rejectsWithCode } from "./assert.js";
-import { type ContractRunner, makeEvent, makeEvents, pause } from "./harness.js";
+import { type ContractRunner, makeEvent, makeEvents, pause, subjectTest } from "./harness.js";
 
 /** An event store, as far as ordered commits go. */
 export interface OrderUnderTest {
@@ -30,15 +30,7 @@ const last = (batch: Event[]) => batch[batch.length - 1]!.header.id;
  * orderContract({ test: (name, fn) => it(name, fn) }, () => createEventStore({ vault, bus }));
  */
 export function orderContract(run: ContractRunner, make: () => Promise<OrderUnderTest> | OrderUnderTest): void {
-  const test = (name: string, fn: (t: OrderUnderTest) => Promise<void>) =>
-    run.test(`order: ${name}`, async () => {
-      const t = await make();
-      try {
-        await fn(t);
-      } finally {
-        await t.close();
-      }
-    });
+  const test = subjectTest(run, "order", make);
 
   test("a batch after a stored event commits behind it", async (store) => {
     const [a, b] = [makeEvents(2), makeEvents(1)];

@@ -11,6 +11,7 @@ import {
   makeEvents,
   MALFORMED_EVENTS,
   redigest,
+  subjectTest,
   tampered,
 } from "./harness.js";
 
@@ -31,14 +32,7 @@ export function vaultContract(
   make: (opts?: VaultContractOptions) => Promise<Vault> | Vault,
 ): void {
   const test = (name: string, fn: (vault: Vault) => Promise<void>, opts?: VaultContractOptions) =>
-    run.test(`vault: ${name}`, async () => {
-      const vault = await make(opts);
-      try {
-        await fn(vault);
-      } finally {
-        await vault.close();
-      }
-    });
+    subjectTest(run, "vault", () => make(opts))(name, fn);
 
   test("an empty vault has head 0 and reads nothing", async (vault) => {
     equal(await vault.head(), 0, "head");

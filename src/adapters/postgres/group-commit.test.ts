@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { useMigratedPglite } from "../../../test/support/pglite.js";
+import { countingClient, useMigratedPglite } from "../../../test/support/pglite.js";
 import { createEvent, ErrorCode, EventError, text, uuidv4 } from "../../core/index.js";
 import { createGroupCommit, type GroupTicket } from "./group-commit.js";
-import { createPostgresStore, type SqlClient } from "./index.js";
+import { createPostgresStore } from "./index.js";
 
 describe("group commit", () => {
   /** A write that takes 5 ms, records its calls, and refuses any batch holding a negative number. */
@@ -132,18 +132,10 @@ describe("group commit", () => {
 describe("postgres store: concurrent commits share writes", () => {
   const db = useMigratedPglite();
 
-  function counting(): { client: SqlClient; writes: () => number } {
-    let writes = 0;
-    return {
-      client: {
-        query: (sql, params) => {
-          if (sql.includes("toka_commit(")) writes++;
-          return db().query(sql, params) as ReturnType<SqlClient["query"]>;
-        },
-      },
-      writes: () => writes,
-    };
-  }
+  const counting = () => {
+    const { client, count } = countingClient(db, /toka_commit\(/);
+    return { client, writes: count };
+  };
 
   it("40 concurrent commits: fewer writes than commits, each gets its own seqs, the log is gap-free", async () => {
     const { client, writes } = counting();

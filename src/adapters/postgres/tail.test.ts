@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { useMigratedPglite } from "../../../test/support/pglite.js";
+import { countingClient, useMigratedPglite } from "../../../test/support/pglite.js";
 import { type BusMessage, createEvent, type StoredEvent, type Subscription, text, uuidv4 } from "../../core/index.js";
-import { createPostgresStore, type SqlClient } from "./index.js";
+import { createPostgresStore } from "./index.js";
 import { createTail } from "./tail.js";
 
 const stored = (seq: number, bytes = 10): StoredEvent => ({ ...createEvent({ kind: "t.e", payload: new Uint8Array(bytes) }), seq });
@@ -40,19 +40,10 @@ describe("postgres store: its subscribers get its own commits from the tail", ()
   const db = useMigratedPglite();
 
   /** The PGlite client, counting reads of event rows. */
-  function counting(): { client: SqlClient; pageReads: () => number } {
-    let reads = 0;
-    return {
-      client: {
-        query: (sql, params) => {
-          if (/SELECT .* FROM \S*toka_events WHERE tenant = \$1 AND seq > \$2/.test(sql)) reads++;
-          return db().query(sql, params) as ReturnType<SqlClient["query"]>;
-        },
-        listen: (channel, fn) => db().listen(channel, (p) => fn(p)).then((off) => async () => off()),
-      },
-      pageReads: () => reads,
-    };
-  }
+  const counting = () => {
+    const { client, count } = countingClient(db, /SELECT .* FROM \S*toka_events WHERE tenant = \$1 AND seq > \$2/);
+    return { client, pageReads: count };
+  };
 
   async function take(sub: Subscription, n: number): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
